@@ -1,0 +1,61 @@
+"""Builds the broker and its middleware from the settings and makes it Dramatiq's global broker.
+
+Middleware order matters: `before_*` hooks run top to bottom, `after_*` hooks bottom to top, so the
+retry policy decides before the metrics record a task's state.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import dramatiq
+from dramatiq.middleware import Callbacks, CurrentMessage, Pipelines, ShutdownNotifications, TimeLimit
+
+from actors.encoder import GuardedJSONEncoder
+from actors.middleware.age_limit import AgeLimit
+from actors.middleware.metrics import TickworkMetrics
+from actors.middleware.prefetch import Prefetch
+from actors.middleware.priority import DefaultPriority
+from actors.middleware.retries import RetryPolicyMiddleware
+from actors.middleware.validation import PayloadValidation
+from actors.rabbitmq import TickworkBroker
+from services.errors import SettingsError
+from services.settings import Settings, get_settings
+
+
+def build_broker(settings: Settings) -> TickworkBroker:
+    """A broker wired with Tickwork's middleware stack."""
+    dramatiq.set_encoder(GuardedJSONEncoder(max_bytes=settings.tickwork_max_message_bytes))
+    middleware = [
+        Prefetch(per_thread=settings.tickwork_prefetch_per_thread),
+        TickworkMetrics(metrics_dir=settings.tickwork_metrics_dir),
+        PayloadValidation(),
+        AgeLimit(),
+        DefaultPriority(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        CurrentMessage(),
+        Callbacks(),
+        Pipelines(),
+        RetryPolicyMiddleware(),
+    ]
+    return TickworkBroker(
+        url=settings.rabbitmq_url,
+        delay_hold_ms=int(settings.tickwork_delay_hold_seconds * 1000),
+        middleware=middleware,
+    )
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as error:
+        print(f"tickwork: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+settings = _settings_or_exit()
+logging.getLogger("tickwork").setLevel(settings.tickwork_log_level)
+broker = build_broker(settings)
+dramatiq.set_broker(broker)

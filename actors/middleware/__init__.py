@@ -1,0 +1,1 @@
+"""Tickwork's middleware, one concern per module."""

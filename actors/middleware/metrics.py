@@ -1,0 +1,118 @@
+"""Prometheus metrics: Dramatiq's `dramatiq_*` series plus Tickwork's `tickwork_*` series.
+
+All worker processes of a group write to one multiprocess folder (see `actors.metrics_dir`), and a
+forked exposition server (`actors.metrics_server`) serves them together on METRICS_PORT.
+Labels are bounded: an actor or queue outside the contract is counted as "unknown".
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dramatiq.middleware.prometheus as dramatiq_prometheus
+from dramatiq.common import current_millis, q_name
+
+from actors.encoder import REJECTION
+from actors.metrics_dir import prepare_run_dir
+from services.contract import CONTRACT
+from services.topology import QUEUES
+
+SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600)
+ENQUEUED_AT = "enqueued_at_ms"
+
+
+def _labels(message: Any) -> tuple[str, str]:
+    queue = q_name(message.queue_name)
+    actor = message.actor_name
+    return (queue if queue in QUEUES else "unknown", actor if actor in CONTRACT else "unknown")
+
+
+class TickworkMetrics(dramatiq_prometheus.Prometheus):
+    """Dramatiq's Prometheus middleware, writing to the group's folder, plus Tickwork's series."""
+
+    def __init__(self, *, metrics_dir: str) -> None:
+        super().__init__()
+        self.metrics_dir = metrics_dir
+        self.start_ms: dict[str, int] = {}
+
+    @property
+    def forks(self) -> list[Any]:
+        from actors.metrics_server import serve_metrics
+
+        return [serve_metrics]
+
+    def after_process_boot(self, broker: Any) -> None:
+        folder = str(prepare_run_dir(self.metrics_dir))
+        # Dramatiq reads its folder from this module global (its env knob is read at import time).
+        dramatiq_prometheus.DB_PATH = folder
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        super().after_process_boot(broker)
+
+        import prometheus_client as prom
+
+        registry = prom.CollectorRegistry()
+        labels = ["queue", "actor"]
+        self.tasks = prom.Counter(
+            "tickwork_tasks_total", "Tasks that reached a state.", [*labels, "state"], registry=registry
+        )
+        self.duration = prom.Histogram(
+            "tickwork_task_duration_seconds", "Time an actor ran.", labels, buckets=SECONDS_BUCKETS, registry=registry
+        )
+        self.queue_wait = prom.Histogram(
+            "tickwork_task_queue_wait_seconds",
+            "Time from enqueue (or due time) to start.",
+            labels,
+            buckets=SECONDS_BUCKETS,
+            registry=registry,
+        )
+        self.retries = prom.Counter("tickwork_task_retries_total", "Retries scheduled.", labels, registry=registry)
+        self.dead_letters = prom.Counter(
+            "tickwork_dead_letters_total", "Messages dead-lettered, by reason.", [*labels, "reason"], registry=registry
+        )
+        self.in_flight = prom.Gauge(
+            "tickwork_tasks_in_flight", "Tasks running now.", labels, registry=registry, multiprocess_mode="livesum"
+        )
+
+    def before_enqueue(self, broker: Any, message: Any, delay: int | None) -> None:
+        if delay is None:
+            message.options[ENQUEUED_AT] = current_millis()
+
+    def before_process_message(self, broker: Any, message: Any) -> None:
+        super().before_process_message(broker, message)
+        now = current_millis()
+        self.start_ms[message.message_id] = now
+        since = message.options.get(ENQUEUED_AT) or message.message_timestamp
+        self.queue_wait.labels(*_labels(message)).observe(max(now - since, 0) / 1000)
+        self.in_flight.labels(*_labels(message)).inc()
+
+    def after_process_message(
+        self, broker: Any, message: Any, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
+        super().after_process_message(broker, message, result=result, exception=exception)
+        labels = _labels(message)
+        started = self.start_ms.pop(message.message_id, current_millis())
+        self.duration.labels(*labels).observe((current_millis() - started) / 1000)
+        self.in_flight.labels(*labels).dec()
+        if exception is None:
+            state = "failed" if message.failed else "completed"
+        else:
+            # The retry middleware has already run (after_* hooks go in reverse order).
+            state = "failed" if message.failed else "retrying"
+        self.tasks.labels(*labels, state).inc()
+        if state == "retrying":
+            self.retries.labels(*labels).inc()
+
+    def after_skip_message(self, broker: Any, message: Any) -> None:
+        super().after_skip_message(broker, message)
+        labels = _labels(message)
+        self.start_ms.pop(message.message_id, None)
+        self.in_flight.labels(*labels).dec()
+        self.tasks.labels(*labels, "failed" if message.failed else "skipped").inc()
+
+    def after_nack(self, broker: Any, message: Any) -> None:
+        if message.actor_name in CONTRACT:
+            # Dramatiq labels with the raw actor name; a name from the wire must not add series.
+            super().after_nack(broker, message)
+        record = message.options.get("dead_letter") or message.options.get(REJECTION) or {}
+        self.dead_letters.labels(*_labels(message), record.get("reason", "failed")).inc()

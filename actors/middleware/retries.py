@@ -1,0 +1,71 @@
+"""Retries failed messages by the retry policy of their actor's task class.
+
+Errors that cannot succeed on retry (`NonRetryableError`, or the actor's `throws`) fail at once.
+A sender may override the policy for one message with the `retry_policy` option.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from dramatiq.errors import Retry
+from dramatiq.middleware import Middleware
+
+from services.errors import NonRetryableError
+from services.retry_policy import RetryPolicy
+
+log = logging.getLogger("tickwork.retries")
+
+
+class RetryPolicyMiddleware(Middleware):
+    """Actor options `retry_policy` (a RetryPolicy) and `throws` (never-retried exceptions)."""
+
+    def __init__(self, *, default: RetryPolicy | None = None) -> None:
+        self.default = default or RetryPolicy()
+
+    @property
+    def actor_options(self) -> set[str]:
+        return {"retry_policy", "throws"}
+
+    def after_process_message(
+        self, broker: Any, message: Any, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
+        if exception is None:
+            return
+        actor = broker.get_actor(message.actor_name)
+        throws = actor.options.get("throws") or ()
+        if isinstance(exception, NonRetryableError) or (throws and isinstance(exception, throws)):
+            log.info(
+                "not_retryable task_id=%s actor=%s error=%s",
+                message.message_id,
+                message.actor_name,
+                type(exception).__name__,
+            )
+            message.fail()
+            return
+
+        policy = actor.options.get("retry_policy", self.default).overridden(message.options.get("retry_policy"))
+        retries = message.options.get("retries", 0)
+        if retries >= policy.max_retries:
+            log.warning(
+                "retries_exhausted task_id=%s actor=%s retries=%d", message.message_id, message.actor_name, retries
+            )
+            message.fail()
+            return
+
+        message.options["retries"] = retries + 1
+        message.options["traceback"] = traceback.format_exc(limit=30)[-8000:]
+        if isinstance(exception, Retry) and exception.delay is not None:
+            delay_ms = int(exception.delay)
+        else:
+            delay_ms = int(policy.delay_s(retries) * 1000)
+        log.info(
+            "retry_scheduled task_id=%s actor=%s retry=%d delay_ms=%d",
+            message.message_id,
+            message.actor_name,
+            retries + 1,
+            delay_ms,
+        )
+        broker.enqueue(message, delay=delay_ms)

@@ -1,0 +1,71 @@
+"""Notification actors (queue `notifications`)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, Field
+
+from services.contract.fields import EmailAddress, Id
+from services.contract.spec import ActorSpec, Payload
+from services.priority import Priority
+
+Severity = Literal["info", "warning", "critical"]
+OUTBOX = "delivered through the outbox keyed by message id: a redelivery is not sent twice"
+
+
+class SendEmail(Payload):
+    to: list[EmailAddress] = Field(min_length=1, max_length=50)
+    subject: str = Field(min_length=1, max_length=200)
+    template: str = Field(pattern=r"^[a-z0-9_]+$", max_length=64)
+    context: dict[str, Any] = Field(default_factory=dict)
+    attachments: list[str] = Field(default_factory=list, max_length=10)
+
+
+class SendAlert(Payload):
+    title: str = Field(min_length=1, max_length=200)
+    message: str = Field(max_length=4000)
+    severity: Severity = "warning"
+    channels: list[Literal["email", "slack", "webhook"]] | None = None
+
+
+class WebhookCallback(Payload):
+    url: AnyHttpUrl
+    event: str = Field(min_length=1, max_length=100)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class GenerateDigest(Payload):
+    account_id: Id | None = Field(None, description="None sends every account's digest")
+    day: date | None = None
+
+
+class NoArguments(Payload):
+    pass
+
+
+NOTIFICATION_ACTORS = [
+    ActorSpec("send_email", "notifications", SendEmail, idempotency=OUTBOX),
+    ActorSpec("send_alert", "notifications", SendAlert, priority=Priority.HIGH, idempotency=OUTBOX),
+    ActorSpec("webhook_callback", "notifications", WebhookCallback, idempotency=OUTBOX),
+    ActorSpec(
+        "generate_digest",
+        "notifications",
+        GenerateDigest,
+        priority=Priority.LOW,
+        idempotency="one digest per account and day in the outbox",
+    ),
+    ActorSpec(
+        "evaluate_alerts",
+        "notifications",
+        NoArguments,
+        idempotency="alert state changes are keyed by rule; cooldowns stop repeats",
+    ),
+    ActorSpec(
+        "monitor_jobs",
+        "notifications",
+        NoArguments,
+        idempotency="an overdue alert is raised once per job and interval",
+    ),
+]

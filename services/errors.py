@@ -1,0 +1,40 @@
+"""One shallow hierarchy of Tickwork's errors."""
+
+
+class TickworkError(Exception):
+    """Raised when Tickwork itself detects a problem (base class)."""
+
+
+class SettingsError(TickworkError):
+    """Raised when a setting read from the environment is missing or invalid."""
+
+
+class NonRetryableError(TickworkError):
+    """Raised when retrying the same message cannot succeed; the message is dead-lettered at once."""
+
+
+class MessageRejected(NonRetryableError):
+    """Raised when a message breaks the contract: undecodable, oversized, unknown actor or bad payload."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class UnknownActor(MessageRejected):
+    """Raised when a message names an actor that the contract does not define."""
+
+    def __init__(self, actor_name: str) -> None:
+        super().__init__("unknown_actor", f"no actor named {actor_name!r} in the contract")
+
+
+class PayloadInvalid(MessageRejected):
+    """Raised when a message's arguments do not match its actor's payload schema."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid_payload", detail)
+
+
+class PublishFailed(TickworkError):
+    """Raised when the client could not get a publisher confirm for a message after all its attempts."""

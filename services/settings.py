@@ -1,0 +1,77 @@
+"""Every setting Tickwork reads from the environment, typed and validated in one place.
+
+`load_settings()` is called once at start-up by each entry point; a bad value raises `SettingsError`
+with one line naming the variable, which the entry points print before exiting with status 2.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.errors import SettingsError
+
+
+class Settings(BaseSettings):
+    """Tickwork's settings. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    # -- given by DESIGN.md --------------------------------------------------------------------
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    database_url: str = "sqlite:///tickwork.db"
+    metrics_port: int = Field(9191, ge=0, le=65535)
+
+    # -- engine ---------------------------------------------------------------------------------
+    tickwork_env: Literal["development", "test", "production"] = "development"
+    tickwork_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Messages bigger than this are dead-lettered unread: a runaway sender must not exhaust workers.
+    tickwork_max_message_bytes: int = Field(256 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Unacked messages per worker thread; small so that RabbitMQ, not the worker, orders by priority.
+    tickwork_prefetch_per_thread: int = Field(1, ge=1, le=100)
+    # A delayed message is held unacknowledged at most this long, then re-parked: keep it well under
+    # RabbitMQ's consumer_timeout (30 min by default), or the broker closes the channel.
+    tickwork_delay_hold_seconds: float = Field(600.0, gt=0, le=3600)
+    # Where worker processes share their Prometheus samples (one sub-folder per worker group run).
+    tickwork_metrics_dir: str = "/tmp/tickwork-metrics"
+    # Publishes a client retries across connection loss before raising PublishFailed.
+    tickwork_publish_attempts: int = Field(6, ge=1, le=100)
+    tickwork_publish_timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+    @field_validator("rabbitmq_url")
+    @classmethod
+    def _amqp_scheme(cls, value: str) -> str:
+        if not value.startswith(("amqp://", "amqps://")):
+            raise ValueError("must start with amqp:// or amqps://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    value = first.get("input")
+    return f"invalid setting {name}={value!r}: {first['msg']}"
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment; raise SettingsError with a one-line message."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_one_line(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""SQL storage through SQLModel: engines, sessions, tables and their Alembic migrations."""

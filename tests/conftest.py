@@ -1,0 +1,92 @@
+"""Shared fixtures: real RabbitMQ (a throw-away vhost per session), worker groups, the client."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.rabbit import Rabbit, create_vhost, delete_vhost, have_rabbitmqctl
+from tests.support.workers import ROOT, WorkerGroup, free_port
+
+ENSURE_SERVICES = ROOT / "ops" / "scripts" / "ensure-services.sh"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def services_up() -> None:
+    """RabbitMQ and PostgreSQL answer (started if installed but stopped), or the run stops here."""
+    result = subprocess.run(["bash", str(ENSURE_SERVICES)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.exit(result.stderr.strip() or "RabbitMQ/PostgreSQL unavailable", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def rabbit_url(services_up: None) -> Iterator[str]:
+    if not have_rabbitmqctl():
+        yield os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+        return
+    vhost, url = create_vhost()
+    yield url
+    delete_vhost(vhost)
+
+
+@pytest.fixture
+def rabbit(rabbit_url: str) -> Iterator[Rabbit]:
+    """A connection to the test vhost; every queue starts empty."""
+    connection = Rabbit(rabbit_url)
+    connection.purge_all()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def probe_log(tmp_path: Path) -> Path:
+    return tmp_path / "probe.jsonl"
+
+
+@pytest.fixture
+def worker_env(rabbit_url: str, tmp_path: Path, probe_log: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TICKWORK_", "PROMETHEUS_"))}
+    env.update(
+        RABBITMQ_URL=rabbit_url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'tickwork.db'}",
+        TICKWORK_ENV="test",
+        TICKWORK_METRICS_DIR=str(tmp_path / "metrics"),
+        PROBE_LOG=str(probe_log),
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+@pytest.fixture
+def start_workers(worker_env: dict[str, str], tmp_path: Path, rabbit: Rabbit) -> Iterator[Callable[..., WorkerGroup]]:
+    """Start `dramatiq actors tests.support.probe_actors` groups; all are stopped after the test."""
+    groups: list[WorkerGroup] = []
+
+    def start(
+        *, queues: list[str] | None = None, processes: int = 1, threads: int = 2, **extra_env: str
+    ) -> WorkerGroup:
+        env = {**worker_env, "METRICS_PORT": str(free_port()), **extra_env}
+        group = WorkerGroup(
+            env, queues=queues, processes=processes, threads=threads, log_path=tmp_path / f"workers-{len(groups)}.log"
+        )
+        groups.append(group)
+        return group
+
+    yield start
+    for group in groups:
+        group.stop()
+
+
+@pytest.fixture
+def client(rabbit_url: str, rabbit: Rabbit) -> Iterator[object]:
+    import tests.support.probe_contract  # noqa: F401  (registers the probe actors in the contract)
+    from services.client import TickworkClient
+    from services.settings import Settings
+
+    with TickworkClient(settings=Settings(rabbitmq_url=rabbit_url), url=rabbit_url) as tickwork:
+        yield tickwork

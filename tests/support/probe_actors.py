@@ -1,0 +1,73 @@
+"""Probe actors for the engine's tests and benchmarks: they do no domain work, only record that
+they ran. They live with the tests, never in the product; a worker loads them with
+`dramatiq actors tests.support.probe_actors`.
+
+Each run appends one JSON line to the file named by PROBE_LOG (O_APPEND writes of one short line
+are atomic across processes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from dramatiq.middleware import CurrentMessage
+
+import tests.support.probe_contract  # noqa: F401  (the probes' contract entries)
+from actors.declare import contract_actor
+from services.errors import NonRetryableError
+
+
+class ProbeRefused(NonRetryableError):
+    """Raised when a probe is told to fail in a way retries cannot fix."""
+
+
+def _record(actor: str, tag: str, **extra: object) -> None:
+    message = CurrentMessage.get_current_message()
+    line = {
+        "actor": actor,
+        "tag": tag,
+        "pid": os.getpid(),
+        "t": time.time(),
+        "message_id": message.message_id if message else None,
+        "retries": message.options.get("retries", 0) if message else 0,
+        **extra,
+    }
+    path = os.environ.get("PROBE_LOG")
+    if path:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (json.dumps(line) + "\n").encode())
+        finally:
+            os.close(fd)
+
+
+@contract_actor
+def probe_record(tag: str, sleep_ms: int = 0) -> None:
+    _record("probe_record", tag, event="start")
+    if sleep_ms:
+        time.sleep(sleep_ms / 1000)
+    _record("probe_record", tag, event="done")
+
+
+@contract_actor
+def probe_order(tag: str, sleep_ms: int = 0) -> None:
+    _record("probe_order", tag, event="start")
+    if sleep_ms:
+        time.sleep(sleep_ms / 1000)
+
+
+@contract_actor
+def probe_flaky(tag: str, fail_times: int) -> None:
+    message = CurrentMessage.get_current_message()
+    attempt = message.options.get("retries", 0) if message else 0
+    _record("probe_flaky", tag, event="attempt")
+    if attempt < fail_times:
+        raise ConnectionError(f"transient failure {attempt + 1} of {fail_times}")
+
+
+@contract_actor
+def probe_fatal(tag: str, sleep_ms: int = 0) -> None:
+    _record("probe_fatal", tag, event="attempt")
+    raise ProbeRefused(f"probe {tag} refuses to run")

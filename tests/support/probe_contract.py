@@ -1,0 +1,28 @@
+"""Contract entries of the probe actors (importable without Dramatiq, as a sending service would)."""
+
+from __future__ import annotations
+
+from services.contract import CONTRACT, ActorSpec, Payload
+from services.priority import Priority
+from services.retry_policy import RetryPolicy
+
+FAST_RETRY = RetryPolicy(max_retries=2, first_delay_s=0.5, max_delay_s=2.0, jitter=0.0)
+
+
+class Probe(Payload):
+    tag: str
+    sleep_ms: int = 0
+
+
+class Flaky(Payload):
+    tag: str
+    fail_times: int
+
+
+for spec in (
+    ActorSpec("probe_record", "refresh", Probe, priority=Priority.LOW, idempotency="test probe"),
+    ActorSpec("probe_order", "orders", Probe, priority=Priority.CRITICAL, idempotency="test probe"),
+    ActorSpec("probe_flaky", "refresh", Flaky, retry_override=FAST_RETRY, idempotency="test probe"),
+    ActorSpec("probe_fatal", "refresh", Probe, retry_override=FAST_RETRY, idempotency="test probe"),
+):
+    CONTRACT.register(spec)

@@ -1,0 +1,80 @@
+"""RabbitMQ helpers for tests: a throw-away virtual host, queue inspection and broker settings."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+import pika
+
+from services.client import declare_topology
+from services.topology import QUEUES, dead_letter_queue, delay_queue
+
+BASE_URL = "amqp://guest:guest@127.0.0.1:5672"
+
+
+def rabbitmqctl(*args: str, timeout: float = 60) -> str:
+    """Run rabbitmqctl on the local server (the tests own this machine's broker)."""
+    return subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, text=True, timeout=timeout).stdout
+
+
+def have_rabbitmqctl() -> bool:
+    return shutil.which("rabbitmqctl") is not None
+
+
+def create_vhost() -> tuple[str, str]:
+    """A fresh vhost for one test session, so tests never see the main job's queues."""
+    vhost = f"tickwork-test-{uuid.uuid4().hex[:8]}"
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    return vhost, f"{BASE_URL}/{quote(vhost, safe='')}"
+
+
+def delete_vhost(vhost: str) -> None:
+    rabbitmqctl("delete_vhost", vhost)
+
+
+class Rabbit:
+    """A pika connection to the test vhost with the checks tests need."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.connection = pika.BlockingConnection(pika.URLParameters(url))
+        self.channel = self.connection.channel()
+        declare_topology(self.channel)
+
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()
+
+    def purge_all(self) -> None:
+        for queue in QUEUES:
+            for name in (queue, delay_queue(queue), dead_letter_queue(queue)):
+                self.channel.queue_purge(name)
+
+    def depth(self, name: str) -> int:
+        return self.channel.queue_declare(name, passive=True).method.message_count
+
+    def dead_letters(self, queue: str) -> list[tuple[Any, bytes]]:
+        """Every message in `queue`'s .XQ as (properties, body); they stay in the queue."""
+        found = []
+        while True:
+            method, properties, body = self.channel.basic_get(dead_letter_queue(queue), auto_ack=False)
+            if method is None:
+                break
+            found.append((properties, body))
+        # Closing the channel returns the unacked messages to the queue.
+        self.channel.close()
+        self.channel = self.connection.channel()
+        return found
+
+    def publish_raw(self, queue: str, body: bytes, *, priority: int | None = None) -> None:
+        self.channel.basic_publish("", queue, body, pika.BasicProperties(delivery_mode=2, priority=priority))
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    return json.loads(body)
