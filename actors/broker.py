@@ -22,6 +22,7 @@ from actors.middleware.validation import PayloadValidation
 from actors.rabbitmq import TickworkBroker
 from services.errors import SettingsError
 from services.settings import Settings, get_settings
+from services.topology import QUEUES
 
 
 def build_broker(settings: Settings) -> TickworkBroker:
@@ -40,11 +41,16 @@ def build_broker(settings: Settings) -> TickworkBroker:
         Pipelines(),
         RetryPolicyMiddleware(),
     ]
-    return TickworkBroker(
+    broker = TickworkBroker(
         url=settings.rabbitmq_url,
         delay_hold_ms=int(settings.tickwork_delay_hold_seconds * 1000),
         middleware=middleware,
     )
+    # Every queue of the topology is consumed even before an actor uses it, so that a message for an
+    # actor this worker lacks is dead-lettered with its reason instead of waiting unseen.
+    for queue in QUEUES:
+        broker.declare_queue(queue)
+    return broker
 
 
 def _settings_or_exit() -> Settings:

@@ -1,0 +1,20 @@
+# Shortcuts for people who have make; the scripts in ops/scripts are the source of truth.
+.PHONY: run test test-quick lint bench schemas
+
+run:
+	bash ops/scripts/run.sh
+
+test:
+	bash ops/scripts/test.sh
+
+test-quick:
+	bash ops/scripts/test.sh -m "not slow"
+
+lint:
+	bash ops/scripts/setup.sh && .venv/bin/ruff check . && .venv/bin/mypy
+
+bench:
+	EXTRAS=dev,bench bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.run
+
+schemas:
+	.venv/bin/tickwork contract export --out docs/schemas

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Everything CI checks: set up, make sure the servers answer, lint, type-check, run the tests.
+# Extra arguments go to pytest (e.g. -m "not slow" for a quick run).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash ops/scripts/setup.sh
+bash ops/scripts/ensure-services.sh
+.venv/bin/ruff check actors services tests bench
+.venv/bin/ruff format --check actors services tests bench
+.venv/bin/mypy
+exec .venv/bin/pytest "$@"

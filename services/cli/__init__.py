@@ -1,0 +1,1 @@
+"""The `tickwork` command: every operator action, from a shell."""

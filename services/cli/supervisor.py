@@ -1,0 +1,66 @@
+"""Runs every worker group of the main job as child processes and stops them together."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from services.cli.worker_groups import WORKER_GROUPS
+from services.settings import Settings
+from services.storage.migrate import upgrade
+
+
+def run_worker_groups(settings: Settings, *, first_metrics_port: int) -> int:
+    """Start the groups; return when one exits (its status) or on SIGINT/SIGTERM (0)."""
+    upgrade(settings.database_url)
+    dramatiq = shutil.which("dramatiq") or str(Path(sys.executable).with_name("dramatiq"))
+    print(f"tickwork: broker {_redact(settings.rabbitmq_url)}, database {_redact(settings.database_url)}", flush=True)
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    for offset, group in enumerate(WORKER_GROUPS):
+        port = first_metrics_port + offset
+        env = {**os.environ, "METRICS_PORT": str(port)}
+        # Own session: Ctrl-C reaches only us, and we stop each group once, gracefully.
+        children.append((group.name, subprocess.Popen(group.command(dramatiq), env=env, start_new_session=True)))
+        print(
+            f"tickwork: worker group {group.name:12} queues={','.join(group.queues):32} "
+            f"{group.processes}x{group.threads} threads  metrics http://127.0.0.1:{port}/metrics",
+            flush=True,
+        )
+
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    status = 0
+    while not stopping:
+        exited = [(name, child.returncode) for name, child in children if child.poll() is not None]
+        if exited:
+            name, status = exited[0]
+            print(f"tickwork: worker group {name} exited with status {status}; stopping the others", flush=True)
+            break
+        time.sleep(0.5)
+    for _, child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for _, child in children:
+        child.wait()
+    return status
+
+
+def _redact(url: str) -> str:
+    """The URL without its password."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url

@@ -1,0 +1,88 @@
+"""One endpoint per worker group serves Dramatiq's and Tickwork's series from every process."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.workers import read_probe_log, wait_for
+
+pytestmark = pytest.mark.rabbitmq
+
+
+def samples(group, name, **labels):
+    """Sum of the samples called `name` whose labels include `labels`."""
+    total = 0.0
+    for family in text_string_to_metric_families(group.metrics()):
+        for sample in family.samples:
+            if sample.name == name and labels.items() <= sample.labels.items():
+                total += sample.value
+    return total
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_metrics_endpoint_serves_dramatiq_and_tickwork_series_from_all_processes(
+    start_workers, client, rabbit, probe_log
+):
+    # Given a group of two worker processes
+    group = start_workers(queues=["refresh"], processes=2, threads=2)
+    # When 20 tasks complete, one fails for good and one malformed message arrives
+    for i in range(20):
+        client.send("probe_record", {"tag": f"m{i}", "sleep_ms": 100})
+    client.send("probe_fatal", {"tag": "fatal"})
+    rabbit.publish_raw("refresh", b"not json")
+    wait_for(lambda: len([r for r in read_probe_log(probe_log) if r.get("event") == "done"]) == 20, 20, "20 tasks")
+    wait_for(lambda: rabbit.depth("refresh.XQ") == 2, 5, "2 dead letters")
+
+    # Then both processes did some of the work ...
+    assert len({r["pid"] for r in read_probe_log(probe_log)}) == 2
+    # ... and the one endpoint counts all of it, in both families of series
+    labels = {"queue": "refresh", "actor": "probe_record"}
+    wait_for(lambda: samples(group, "tickwork_tasks_total", state="completed", **labels) == 20, 5, "the counts")
+    assert samples(group, "dramatiq_messages_total", queue_name="refresh", actor_name="probe_record") == 20
+    assert samples(group, "tickwork_task_duration_seconds_count", **labels) == 20
+    assert samples(group, "tickwork_task_queue_wait_seconds_count", **labels) == 20
+    assert samples(group, "tickwork_tasks_total", actor="probe_fatal", state="failed") == 1
+    assert samples(group, "tickwork_dead_letters_total", actor="probe_fatal", reason="failed") == 1
+    assert samples(group, "tickwork_dead_letters_total", actor="unknown", reason="undecodable") == 1
+    assert samples(group, "tickwork_tasks_in_flight", **labels) == 0
+
+
+def test_restarted_group_serves_no_stale_series(start_workers, client, probe_log, worker_env):
+    # Given a group that counted some work, then stopped
+    metrics_dir = worker_env["TICKWORK_METRICS_DIR"]
+    first = start_workers(queues=["refresh"], processes=2, threads=1)
+    client.send("probe_record", {"tag": "before-restart"})
+    labels = {"queue": "refresh", "actor": "probe_record", "state": "completed"}
+    wait_for(lambda: samples(first, "tickwork_tasks_total", **labels) == 1, 10, "the first count")
+    first.stop()
+    # When the group is started again with the same metrics folder
+    second = start_workers(queues=["refresh"], processes=2, threads=1, TICKWORK_METRICS_DIR=metrics_dir)
+    # Then the old run's series are gone
+    assert samples(second, "tickwork_tasks_total", **labels) == 0
+
+
+def test_health_and_readiness_endpoints(start_workers):
+    group = start_workers(queues=["refresh"])
+    status, body = get(f"http://127.0.0.1:{group.metrics_port}/healthz")
+    assert status == 200 and body["status"] == "alive"
+    status, body = get(f"http://127.0.0.1:{group.metrics_port}/readyz")
+    assert status == 200 and body == {"status": "ready", "broker": "ok", "database": "ok"}
+
+
+def test_readiness_fails_when_the_database_is_unreachable(start_workers):
+    group = start_workers(queues=["refresh"], DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    status, body = get(f"http://127.0.0.1:{group.metrics_port}/readyz")
+    assert status == 503
+    assert body["broker"] == "ok" and body["database"].startswith("error")

@@ -1,0 +1,81 @@
+"""The client publishes contract-checked messages with confirms, and survives a broker restart."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from services.errors import PayloadInvalid, UnknownActor
+from tests.support.rabbit import decode, have_rabbitmqctl, rabbitmqctl
+
+pytestmark = pytest.mark.rabbitmq
+
+
+def test_invalid_payload_and_unknown_actor_are_refused_before_anything_is_sent(client, rabbit):
+    with pytest.raises(PayloadInvalid, match="tag"):
+        client.send("probe_record", {"tag": 5})
+    with pytest.raises(UnknownActor):
+        client.send("no_such_actor", {})
+    assert rabbit.depth("refresh") == 0
+
+
+def test_sent_message_is_persistent_and_in_the_documented_envelope(client, rabbit):
+    sent = client.send("fetch_market_data", {"symbols": ["AAPL"], "interval": "1d"})
+    method, properties, body = rabbit.channel.basic_get("refresh", auto_ack=True)
+    assert properties.delivery_mode == 2 and properties.message_id == sent.message_id
+    envelope = decode(body)
+    assert set(envelope) == {"queue_name", "actor_name", "args", "kwargs", "options", "message_id",
+                             "message_timestamp"}
+    assert envelope["kwargs"] == {"symbols": ["AAPL"], "interval": "1d"}
+
+
+def test_delayed_send_is_parked_on_the_delay_queue(client, rabbit):
+    client.send("probe_record", {"tag": "later"}, delay_s=3600)
+    assert rabbit.depth("refresh.DQ") == 1
+    _, _, body = rabbit.channel.basic_get("refresh.DQ", auto_ack=True)
+    options = decode(body)["options"]
+    assert options["due_at_ms"] - options["eta"] > 0  # held at most the hold limit, then re-parked
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not have_rabbitmqctl(), reason="restarts the local broker with rabbitmqctl")
+def test_no_confirmed_send_is_lost_across_a_broker_restart(client, rabbit_url, rabbit):
+    # Given a client sending steadily
+    confirmed: list[str] = []
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def keep_sending() -> None:
+        while not stop.is_set():
+            try:
+                confirmed.append(client.send("probe_record", {"tag": "steady"}).message_id)
+            except Exception as error:  # a send may fail for good while the broker is down
+                errors.append(error)
+
+    sender = threading.Thread(target=keep_sending)
+    sender.start()
+    time.sleep(0.5)
+    # When the broker restarts underneath it
+    rabbitmqctl("stop_app")
+    time.sleep(1)
+    rabbitmqctl("start_app")
+    rabbitmqctl("await_startup")
+    time.sleep(1.5)
+    stop.set()
+    sender.join(timeout=60)
+
+    # Then every send that returned is in the queue after the restart (duplicates allowed)
+    from tests.support.rabbit import Rabbit
+
+    after = Rabbit(rabbit_url)
+    ids = set()
+    while True:
+        method, _, body = after.channel.basic_get("refresh", auto_ack=True)
+        if method is None:
+            break
+        ids.add(decode(body)["message_id"])
+    after.close()
+    assert confirmed and set(confirmed) <= ids
+    assert not errors, f"sends failed outright: {errors[:3]}"
