@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import timedelta
 
 import dramatiq
-from dramatiq.middleware import Callbacks, CurrentMessage, Pipelines, ShutdownNotifications, TimeLimit
+from dramatiq.middleware import (
+    Callbacks,
+    CurrentMessage,
+    Middleware,
+    Pipelines,
+    ShutdownNotifications,
+    TimeLimit,
+)
 
+from actors.cancellations import CancelRegistry
 from actors.encoder import GuardedJSONEncoder
 from actors.middleware.age_limit import AgeLimit
+from actors.middleware.cancellation import Cancellation
+from actors.middleware.heartbeat import WorkerHeartbeat
+from actors.middleware.ledger import TaskLedger
 from actors.middleware.metrics import TickworkMetrics
 from actors.middleware.prefetch import Prefetch
 from actors.middleware.priority import DefaultPriority
@@ -21,6 +33,7 @@ from actors.middleware.retries import RetryPolicyMiddleware
 from actors.middleware.validation import PayloadValidation
 from actors.rabbitmq import TickworkBroker
 from services.errors import SettingsError
+from services.ledger.batch import LogLimits
 from services.settings import Settings, get_settings
 from services.topology import QUEUES
 
@@ -28,11 +41,27 @@ from services.topology import QUEUES
 def build_broker(settings: Settings) -> TickworkBroker:
     """A broker wired with Tickwork's middleware stack."""
     dramatiq.set_encoder(GuardedJSONEncoder(max_bytes=settings.tickwork_max_message_bytes))
+    registry = CancelRegistry()
+    ledger: list[Middleware] = []
+    if settings.tickwork_ledger_enabled:
+        ledger = [
+            TaskLedger(
+                database_url=settings.database_url,
+                registry=registry,
+                flush_interval_s=settings.tickwork_ledger_flush_seconds,
+                log_limits=LogLimits(settings.tickwork_task_log_max_lines, settings.tickwork_task_log_max_bytes),
+            ),
+            WorkerHeartbeat(
+                database_url=settings.database_url,
+                retention=timedelta(days=settings.tickwork_ledger_retention_days),
+            ),
+        ]
     middleware = [
         Prefetch(per_thread=settings.tickwork_prefetch_per_thread),
         TickworkMetrics(metrics_dir=settings.tickwork_metrics_dir),
         PayloadValidation(),
         AgeLimit(),
+        *ledger,
         DefaultPriority(),
         TimeLimit(),
         ShutdownNotifications(),
@@ -40,6 +69,7 @@ def build_broker(settings: Settings) -> TickworkBroker:
         Callbacks(),
         Pipelines(),
         RetryPolicyMiddleware(),
+        Cancellation(registry=registry, rabbitmq_url=settings.rabbitmq_url, database_url=settings.database_url),
     ]
     broker = TickworkBroker(
         url=settings.rabbitmq_url,

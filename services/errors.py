@@ -38,3 +38,7 @@ class PayloadInvalid(MessageRejected):
 
 class PublishFailed(TickworkError):
     """Raised when the client could not get a publisher confirm for a message after all its attempts."""
+
+
+class TaskCancelled(TickworkError):
+    """Raised inside a running task when an operator cancelled it; the task ends `cancelled`."""

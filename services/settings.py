@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     tickwork_publish_attempts: int = Field(6, ge=1, le=100)
     tickwork_publish_timeout_seconds: float = Field(10.0, gt=0, le=300)
 
+    # -- task ledger ----------------------------------------------------------------------------
+    tickwork_ledger_enabled: bool = True
+    # Ledger writes are batched per worker process; a longer interval means fewer, bigger writes.
+    tickwork_ledger_flush_seconds: float = Field(0.1, gt=0, le=10)
+    tickwork_task_log_max_lines: int = Field(200, ge=1, le=10_000)
+    tickwork_task_log_max_bytes: int = Field(16 * 1024, ge=256, le=1024 * 1024)
+    # Final rows (and their logs) are deleted this long after they finished.
+    tickwork_ledger_retention_days: float = Field(30.0, gt=0, le=3650)
+
     @field_validator("rabbitmq_url")
     @classmethod
     def _amqp_scheme(cls, value: str) -> str:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from services.storage.migrate import upgrade
+from tests.support.databases import throwaway_database
 from tests.support.rabbit import Rabbit, create_vhost, delete_vhost, have_rabbitmqctl
 from tests.support.workers import ROOT, WorkerGroup, free_port
 
 ENSURE_SERVICES = ROOT / "ops" / "scripts" / "ensure-services.sh"
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")
@@ -49,11 +50,19 @@ def probe_log(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def worker_env(rabbit_url: str, tmp_path: Path, probe_log: Path) -> dict[str, str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, services_up: None) -> Iterator[str]:
+    """A migrated, empty database: SQLite unless a test is parametrized with "postgresql"."""
+    with throwaway_database(getattr(request, "param", "sqlite"), tmp_path) as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def worker_env(rabbit_url: str, tmp_path: Path, probe_log: Path, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TICKWORK_", "PROMETHEUS_"))}
     env.update(
         RABBITMQ_URL=rabbit_url,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'tickwork.db'}",
+        DATABASE_URL=database_url,
         TICKWORK_ENV="test",
         TICKWORK_METRICS_DIR=str(tmp_path / "metrics"),
         PROBE_LOG=str(probe_log),

@@ -1,14 +1,16 @@
-"""Dead-letters a message that waited longer than its actor's age limit, with the reason recorded."""
+"""Skips a message that waited longer than its actor's age limit: it is too late to matter.
+
+The message is acknowledged, not dead-lettered, and recorded as `skipped` with its age.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dramatiq.common import current_millis
-from dramatiq.middleware import Middleware
+from dramatiq.middleware import Middleware, SkipMessage
 
-from actors.middleware.validation import reject
-from services.errors import MessageRejected
+TOO_OLD = "tickwork_too_old"
 
 
 class AgeLimit(Middleware):
@@ -25,4 +27,5 @@ class AgeLimit(Middleware):
             return
         age = current_millis() - message.message_timestamp
         if age >= max_age:
-            reject(message, MessageRejected("too_old", f"{age / 1000:.0f} s old, limit {max_age / 1000:.0f} s"))
+            message.options[TOO_OLD] = f"{age / 1000:.0f} s old, limit {max_age / 1000:.0f} s"
+            raise SkipMessage(message.options[TOO_OLD])

@@ -15,7 +15,9 @@ from dramatiq.common import current_millis, q_name
 
 from actors.encoder import REJECTION
 from actors.metrics_dir import prepare_run_dir
+from actors.middleware.cancellation import CANCELLED
 from services.contract import CONTRACT
+from services.errors import TaskCancelled
 from services.topology import QUEUES
 
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600)
@@ -96,6 +98,8 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         self.in_flight.labels(*labels).dec()
         if exception is None:
             state = "failed" if message.failed else "completed"
+        elif isinstance(exception, TaskCancelled):
+            state = "cancelled"
         else:
             # The retry middleware has already run (after_* hooks go in reverse order).
             state = "failed" if message.failed else "retrying"
@@ -108,7 +112,11 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         labels = _labels(message)
         self.start_ms.pop(message.message_id, None)
         self.in_flight.labels(*labels).dec()
-        self.tasks.labels(*labels, "failed" if message.failed else "skipped").inc()
+        if message.options.get(CANCELLED):
+            state = "cancelled"
+        else:
+            state = "failed" if message.failed else "skipped"
+        self.tasks.labels(*labels, state).inc()
 
     def after_nack(self, broker: Any, message: Any) -> None:
         if message.actor_name in CONTRACT:

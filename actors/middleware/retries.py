@@ -13,7 +13,7 @@ from typing import Any
 from dramatiq.errors import Retry
 from dramatiq.middleware import Middleware
 
-from services.errors import NonRetryableError
+from services.errors import NonRetryableError, TaskCancelled
 from services.retry_policy import RetryPolicy
 
 log = logging.getLogger("tickwork.retries")
@@ -34,6 +34,8 @@ class RetryPolicyMiddleware(Middleware):
     ) -> None:
         if exception is None:
             return
+        if isinstance(exception, TaskCancelled):
+            return  # a cancelled task is neither retried nor dead-lettered
         actor = broker.get_actor(message.actor_name)
         throws = actor.options.get("throws") or ()
         if isinstance(exception, NonRetryableError) or (throws and isinstance(exception, throws)):

@@ -36,3 +36,10 @@ def current(url: str) -> str | None:
 
     with make_engine(url).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def is_current(url: str) -> bool:
+    """Whether the database at `url` is migrated to the newest revision."""
+    from alembic.script import ScriptDirectory
+
+    return current(url) in ScriptDirectory.from_config(alembic_config(url)).get_heads()

@@ -1,0 +1,99 @@
+"""Registers this worker process, keeps its heartbeat fresh, and does the ledger's housekeeping:
+tasks of dead workers are reconciled, expired rows deleted. Every worker does it; all of it is
+idempotent, so no leader is needed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dramatiq.middleware import Middleware
+
+from services.ledger.tasks import purge_finished
+from services.storage.db import session_scope
+from services.workers_registry import HEARTBEAT_S, heartbeat, mark_stopped, reconcile_dead_workers, register
+
+log = logging.getLogger("tickwork.workers")
+
+PURGE_EVERY = timedelta(hours=1)
+
+
+class WorkerHeartbeat(Middleware):
+    """One row per worker process in `workers`, updated every few seconds."""
+
+    def __init__(self, *, database_url: str, retention: timedelta) -> None:
+        self.database_url = database_url
+        self.retention = retention
+        self.worker_id = ""
+        self.in_flight = self.processed = self.failed = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._last_purge = datetime.min.replace(tzinfo=UTC)
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        queues = sorted(worker.consumer_whitelist or broker.get_declared_queues())
+        try:
+            with session_scope(self.database_url) as session:
+                register(
+                    session=session, worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(), queues=queues
+                )
+        except Exception:
+            log.exception("worker_register_failed worker=%s", self.worker_id)
+        threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True).start()
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        self._stop.set()
+        try:
+            with session_scope(self.database_url) as session:
+                mark_stopped(session=session, worker_id=self.worker_id)
+        except Exception:
+            log.exception("worker_stop_record_failed worker=%s", self.worker_id)
+
+    def before_process_message(self, broker: Any, message: Any) -> None:
+        with self._lock:
+            self.in_flight += 1
+
+    def after_process_message(
+        self, broker: Any, message: Any, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
+        with self._lock:
+            self.in_flight -= 1
+            self.processed += 1
+            self.failed += 1 if exception is not None else 0
+
+    def after_skip_message(self, broker: Any, message: Any) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            try:
+                with session_scope(self.database_url) as session:
+                    heartbeat(
+                        session=session,
+                        worker_id=self.worker_id,
+                        in_flight=self.in_flight,
+                        processed=self.processed,
+                        failed=self.failed,
+                    )
+                    reconciled = reconcile_dead_workers(session=session)
+                if reconciled:
+                    log.warning("reconciled_orphans count=%d", reconciled)
+                self._purge_if_due()
+            except Exception:
+                log.exception("heartbeat_failed worker=%s", self.worker_id)
+
+    def _purge_if_due(self) -> None:
+        now = datetime.now(UTC)
+        if now - self._last_purge < PURGE_EVERY:
+            return
+        self._last_purge = now
+        with session_scope(self.database_url) as session:
+            deleted = purge_finished(session=session, older_than=now - self.retention)
+        if deleted:
+            log.info("ledger_purged rows=%d", deleted)

@@ -1,0 +1,205 @@
+"""Writes every task's life into the ledger: each message a worker sees gets a row keyed by its id,
+whoever sent it. Writes go through the process's LedgerWriter, so the worker never waits on SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+from dramatiq.common import q_name
+from dramatiq.middleware import Middleware
+
+from actors.cancellations import CancelRegistry
+from actors.encoder import REJECTED_ACTOR, REJECTION
+from actors.middleware.age_limit import TOO_OLD
+from actors.middleware.cancellation import CANCELLED
+from actors.task_context import TaskContext, bind, bound_task
+from services.delays import DUE_AT
+from services.errors import TaskCancelled
+from services.ledger.batch import LogLimits
+from services.ledger.redaction import redact
+from services.ledger.states import TaskState
+from services.ledger.writer import LedgerWriter
+from services.priority import Priority
+from services.storage.migrate import is_current
+
+log = logging.getLogger("tickwork.ledger")
+
+
+def _at(millis: float | None) -> datetime | None:
+    return datetime.fromtimestamp(millis / 1000, UTC) if millis else None
+
+
+def identity(message: Any, queue: str | None = None) -> dict[str, Any]:
+    """The fields every update of this message's row carries."""
+    return {
+        "actor": message.actor_name[:128],
+        "queue": (queue or q_name(message.queue_name))[:64],
+        "priority": Priority.from_amqp(message.options.get("broker_priority")).value,
+        "args": redact(message.kwargs) if isinstance(message.kwargs, dict) else {},
+        "created_at": _at(message.message_timestamp) or datetime.now(UTC),
+        "attempts": int(message.options.get("retries", 0)) + 1,
+    }
+
+
+def summarize(result: Any) -> str | None:
+    """A short, readable form of an actor's return value."""
+    if result is None:
+        return None
+    try:
+        text = json.dumps(result, default=str)
+    except (TypeError, ValueError):
+        text = repr(result)
+    return text[:2000]
+
+
+class TaskLogHandler(logging.Handler):
+    """Copies log records emitted inside a running task to that task's ledger row."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        context = bound_task()
+        if context is not None and record.name != log.name:
+            context.log(self.format(record))
+
+
+class TaskLedger(Middleware):
+    """Records state transitions, progress, logs, errors and results of every task."""
+
+    def __init__(
+        self, *, database_url: str, registry: CancelRegistry, flush_interval_s: float, log_limits: LogLimits
+    ) -> None:
+        self.database_url = database_url
+        self.registry = registry
+        self.flush_interval_s = flush_interval_s
+        self.log_limits = log_limits
+        self.writer: LedgerWriter | None = None
+        self.worker_id = ""
+
+    # -- process lifecycle --------------------------------------------------------------------------
+    def after_process_boot(self, broker: Any) -> None:
+        if not is_current(self.database_url):
+            print("tickwork: the database is not migrated; run `tickwork db upgrade` first", file=sys.stderr)
+            raise SystemExit(2)
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.writer = LedgerWriter(
+            self.database_url, flush_interval_s=self.flush_interval_s, log_limits=self.log_limits
+        )
+        self.writer.start()
+        handler = TaskLogHandler(level=logging.INFO)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(handler)
+
+    def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+
+    # -- message lifecycle --------------------------------------------------------------------------
+    def before_delay_message(self, broker: Any, message: Any) -> None:
+        waiting = TaskState.RETRYING if message.options.get("retries") else TaskState.PENDING
+        due = message.options.get(DUE_AT) or message.options.get("eta")
+        self._record(message, {"state": waiting.value, "scheduled_for": _at(due)}, weak=True)
+
+    def before_process_message(self, broker: Any, message: Any) -> None:
+        if self.registry.is_cancelled(message.message_id):
+            return  # the cancellation middleware skips it; after_skip_message records it
+        fields = {
+            **identity(message),
+            "state": TaskState.RUNNING.value,
+            "started_at": datetime.now(UTC),
+            "finished_at": None,
+            "worker": self.worker_id,
+            "progress": 0.0,
+            "current_step": None,
+        }
+        bind(TaskContext(message.message_id, identity(message), self.writer, self.registry.is_cancelled))
+        if self.writer is not None:
+            self.writer.record(message.message_id, fields)
+
+    def after_process_message(
+        self, broker: Any, message: Any, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
+        bind(None)
+        now = datetime.now(UTC)
+        if exception is None:
+            self._record(
+                message,
+                {
+                    "state": TaskState.COMPLETED.value,
+                    "finished_at": now,
+                    "progress": 1.0,
+                    "result_summary": summarize(result),
+                    "error_type": None,
+                    "error_message": None,
+                    "error_traceback": None,
+                },
+            )
+            return
+        if isinstance(exception, TaskCancelled):
+            state = TaskState.CANCELLED
+        else:
+            state = TaskState.FAILED if message.failed else TaskState.RETRYING
+        self._record(
+            message,
+            {
+                "state": state.value,
+                "finished_at": now if state is not TaskState.RETRYING else None,
+                "error_type": type(exception).__name__,
+                "error_message": (str(exception) or repr(exception))[:4000],
+                "error_traceback": "".join(traceback.format_exception(exception, limit=30))[-8000:],
+            },
+        )
+
+    def after_skip_message(self, broker: Any, message: Any) -> None:
+        bind(None)
+        now = datetime.now(UTC)
+        if message.options.get(CANCELLED):
+            self._record(message, {"state": TaskState.CANCELLED.value, "finished_at": now})
+        elif message.options.get(TOO_OLD):
+            self._record(
+                message,
+                {
+                    "state": TaskState.SKIPPED.value,
+                    "finished_at": now,
+                    "error_type": "TooOld",
+                    "error_message": message.options[TOO_OLD],
+                },
+            )
+        elif message.options.get(REJECTION):
+            rejection = message.options[REJECTION]
+            self._record(
+                message,
+                {
+                    "state": TaskState.FAILED.value,
+                    "finished_at": now,
+                    "error_type": rejection["reason"],
+                    "error_message": rejection["detail"],
+                },
+            )
+
+    def after_nack(self, broker: Any, message: Any) -> None:
+        # Every dead letter, including messages no actor ever saw (unreadable, unknown actor).
+        record = message.options.get("dead_letter") or {}
+        actor_name = "(unreadable)" if message.actor_name == REJECTED_ACTOR else message.actor_name
+        fields = {
+            **identity(message, record.get("queue")),
+            "actor": actor_name[:128],
+            "state": TaskState.FAILED.value,
+            "finished_at": datetime.now(UTC),
+            "error_type": record.get("reason", "failed"),
+            "error_message": record.get("error"),
+        }
+        if record.get("traceback"):
+            fields["error_traceback"] = record["traceback"]
+        if self.writer is not None:
+            self.writer.record(message.message_id, fields)
+
+    def _record(self, message: Any, fields: dict[str, Any], *, weak: bool = False) -> None:
+        if self.writer is not None:
+            self.writer.record(message.message_id, {**identity(message), **fields}, weak=weak)

@@ -1,0 +1,111 @@
+"""Writes ledger updates from one background thread per process, in batches.
+
+Workers must not wait on the database: `record()` and `log()` only put the update on an in-memory
+queue. A thread flushes every `flush_interval_s` (or sooner when `max_batch` updates wait), in one
+transaction. If the database is down, the batch is kept and retried; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from services.ledger.batch import Batch, LogLimits
+from services.storage.db import make_engine
+
+log = logging.getLogger("tickwork.ledger")
+
+_FLUSH = object()
+
+
+class LedgerWriter:
+    """Batches ledger updates for one process. `start()` before use, `stop()` to flush and end."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        flush_interval_s: float = 0.1,
+        max_batch: int = 2000,
+        log_limits: LogLimits | None = None,
+    ) -> None:
+        self._engine = make_engine(database_url)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._flush_interval_s = flush_interval_s
+        self._max_batch = max_batch
+        self._log_limits = log_limits or LogLimits()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Write what is queued, then end the thread."""
+        if self._thread is not None:
+            self._stopping.set()
+            self.flush(timeout_s)
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def record(self, message_id: str, fields: dict[str, Any], *, weak: bool = False) -> None:
+        """Queue an update of the task's row (identity fields included; see batch.py)."""
+        self._queue.put((message_id, fields, weak))
+
+    def log(self, message_id: str, line: str) -> None:
+        """Queue one log line for the task."""
+        self._queue.put((message_id, line))
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Block until everything queued before this call is written (or `timeout_s` passes)."""
+        if self._thread is None:
+            return False
+        done = threading.Event()
+        self._queue.put((_FLUSH, done))
+        return done.wait(timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            batch, waiters = self._collect()
+            if batch:
+                self._write(batch)
+            for waiter in waiters:
+                waiter.set()
+            if self._stopping.is_set() and self._queue.empty():
+                return
+
+    def _collect(self) -> tuple[Batch, list[threading.Event]]:
+        batch = Batch()
+        waiters: list[threading.Event] = []
+        deadline = time.monotonic() + self._flush_interval_s
+        while len(batch) < self._max_batch:
+            try:
+                item = self._queue.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                break
+            if item[0] is _FLUSH:
+                waiters.append(item[1])
+                break
+            if len(item) == 2:
+                batch.add_line(item[0], item[1])
+            else:
+                batch.add(item[0], item[1], weak=item[2])
+        return batch, waiters
+
+    def _write(self, batch: Batch) -> None:
+        for attempt in range(1, 1_000_000):
+            try:
+                with self._engine.begin() as connection:
+                    batch.write(connection, self._log_limits)
+                return
+            except Exception:
+                log.exception("ledger_write_failed rows=%d attempt=%d", len(batch), attempt)
+                if self._stopping.is_set() and attempt >= 3:
+                    log.error("ledger_write_abandoned rows=%d", len(batch))
+                    return
+                time.sleep(min(0.5 * attempt, 5.0))

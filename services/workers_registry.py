@@ -1,0 +1,81 @@
+"""Worker processes: registration, heartbeats, and what happens to tasks of a worker that died."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from services.ledger.states import TaskState
+from services.storage.models import Task, WorkerProcess
+
+HEARTBEAT_S = 5.0
+# A worker that missed this many heartbeats is dead (a long GC pause or a busy CPU is not death).
+DEAD_AFTER_S = 6 * HEARTBEAT_S
+
+
+def register(*, session: Session, worker_id: str, host: str, pid: int, queues: list[str]) -> None:
+    now = datetime.now(UTC)
+    session.merge(
+        WorkerProcess(
+            id=worker_id, host=host, pid=pid, queues=",".join(sorted(queues)), started_at=now, heartbeat_at=now
+        )
+    )
+
+
+def heartbeat(*, session: Session, worker_id: str, in_flight: int, processed: int, failed: int) -> None:
+    session.execute(
+        update(WorkerProcess)
+        .where(col(WorkerProcess.id) == worker_id)
+        .values(heartbeat_at=datetime.now(UTC), in_flight=in_flight, processed=processed, failed=failed)
+    )
+
+
+def mark_stopped(*, session: Session, worker_id: str) -> None:
+    session.execute(
+        update(WorkerProcess)
+        .where(col(WorkerProcess.id) == worker_id)
+        .values(stopped_at=datetime.now(UTC), in_flight=0)
+    )
+
+
+def is_dead(worker: WorkerProcess, now: datetime) -> bool:
+    heartbeat_at = worker.heartbeat_at if worker.heartbeat_at.tzinfo else worker.heartbeat_at.replace(tzinfo=UTC)
+    return worker.stopped_at is None and now - heartbeat_at > timedelta(seconds=DEAD_AFTER_S)
+
+
+def list_workers(*, session: Session, include_stopped_for: timedelta = timedelta(hours=1)) -> list[WorkerProcess]:
+    """Workers running, dead, or stopped within `include_stopped_for`, newest first."""
+    cutoff = datetime.now(UTC) - include_stopped_for
+    query = (
+        select(WorkerProcess)
+        .where((col(WorkerProcess.stopped_at).is_(None)) | (col(WorkerProcess.stopped_at) >= cutoff))
+        .order_by(col(WorkerProcess.started_at).desc())
+    )
+    return list(session.exec(query))
+
+
+def reconcile_dead_workers(*, session: Session) -> int:
+    """Tasks left `running` by a dead worker become `retrying` (RabbitMQ redelivers their message);
+    returns how many rows changed. Idempotent: every worker runs it on its heartbeat."""
+    now = datetime.now(UTC)
+    dead = [
+        w.id
+        for w in session.exec(select(WorkerProcess).where(col(WorkerProcess.stopped_at).is_(None)))
+        if is_dead(w, now)
+    ]
+    if not dead:
+        return 0
+    result = session.execute(
+        update(Task)
+        .where(col(Task.state) == TaskState.RUNNING.value, col(Task.worker).in_(dead))
+        .values(
+            state=TaskState.RETRYING.value,
+            error_type="WorkerLost",
+            error_message="the worker running this task stopped heartbeating; RabbitMQ redelivers the message",
+            updated_at=now,
+        )
+    )
+    session.execute(update(WorkerProcess).where(col(WorkerProcess.id).in_(dead)).values(stopped_at=now))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
