@@ -54,6 +54,7 @@ def build_broker(settings: Settings) -> TickworkBroker:
             WorkerHeartbeat(
                 database_url=settings.database_url,
                 retention=timedelta(days=settings.tickwork_ledger_retention_days),
+                heartbeat_s=settings.tickwork_heartbeat_seconds,
             ),
         ]
     middleware = [

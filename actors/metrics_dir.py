@@ -2,7 +2,8 @@
 
 prometheus_client's multiprocess mode keeps one file per process in a folder. A folder that outlives
 its worker group would serve the dead processes' series after a restart, so each run of `dramatiq`
-gets a folder named after its main process, and folders of main processes that are gone are removed.
+gets a folder named after its main process (pid and start time: in a container the main process is
+pid 1 on every restart), and folders of main processes that are gone are removed.
 """
 
 from __future__ import annotations
@@ -14,17 +15,29 @@ from pathlib import Path
 
 def run_dir(base: str) -> Path:
     """The folder of the current worker group (its `dramatiq` main process is our parent)."""
-    return Path(base) / str(os.getppid())
+    parent = os.getppid()
+    return Path(base) / f"{parent}-{_start_time(parent)}"
+
+
+def _start_time(pid: int) -> str:
+    """When `pid` started, in clock ticks since boot ("0" where /proc is not available)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "0"
+    # The command name (field 2) may hold spaces; fields after its closing parenthesis are plain.
+    return stat.rsplit(")", 1)[1].split()[19]
 
 
 def prepare_run_dir(base: str) -> Path:
     """Create this group's folder and remove those of groups that no longer run."""
     root = Path(base)
     root.mkdir(parents=True, exist_ok=True)
-    for folder in root.iterdir():
-        if folder.name.isdigit() and not _alive(int(folder.name)):
-            shutil.rmtree(folder, ignore_errors=True)
     current = run_dir(base)
+    for folder in root.iterdir():
+        pid, _, started = folder.name.partition("-")
+        if folder != current and pid.isdigit() and (not _alive(int(pid)) or started != _start_time(int(pid))):
+            shutil.rmtree(folder, ignore_errors=True)
     current.mkdir(exist_ok=True)
     return current
 

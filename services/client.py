@@ -57,8 +57,13 @@ class TickworkClient:
         settings: Settings | None = None,
         contract: Contract = CONTRACT,
         url: str | None = None,
+        ledger_url: str | None = None,
     ) -> None:
+        """`ledger_url`: a database to record each sent task in as `pending` (the API and CLI pass
+        DATABASE_URL; a service without database access leaves it out and the row appears when a
+        worker first sees the message)."""
         self._settings = settings or get_settings()
+        self._ledger_url = ledger_url
         self._contract = contract
         self._parameters = pika.URLParameters(url or self._settings.rabbitmq_url)
         self._parameters.blocked_connection_timeout = self._settings.tickwork_publish_timeout_seconds
@@ -116,6 +121,8 @@ class TickworkClient:
             priority=envelope["options"]["broker_priority"],
             message_id=envelope["message_id"],
         )
+        if self._ledger_url:
+            self._record_pending(envelope, spec.queue, due_at_ms)
         return SentMessage(
             envelope["message_id"],
             spec.name,
@@ -160,6 +167,27 @@ class TickworkClient:
             log.warning("publish_retry routing_key=%s attempt=%d error=%r", routing_key, attempt, error)
             time.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
         raise PublishFailed(f"could not publish to {routing_key!r} after {attempts} attempts: {error}")
+
+    def _record_pending(self, envelope: dict[str, Any], queue: str, due_at_ms: int | None) -> None:
+        # After the confirm: a row never claims a task that was not sent. A worker that got there
+        # first keeps its row (insert-or-ignore).
+        from datetime import UTC, datetime
+
+        from services.ledger.tasks import record_submitted
+        from services.storage.db import session_scope
+
+        assert self._ledger_url is not None
+        level = Priority.from_amqp(envelope["options"]["broker_priority"])
+        with session_scope(self._ledger_url) as session:
+            record_submitted(
+                session=session,
+                message_id=envelope["message_id"],
+                actor=envelope["actor_name"],
+                queue=queue,
+                priority=level.value,
+                args=envelope["kwargs"],
+                scheduled_for=datetime.fromtimestamp(due_at_ms / 1000, UTC) if due_at_ms else None,
+            )
 
     # -- connection -------------------------------------------------------------------------------
     def _ensure_channel(self) -> Any:

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     tickwork_task_log_max_bytes: int = Field(16 * 1024, ge=256, le=1024 * 1024)
     # Final rows (and their logs) are deleted this long after they finished.
     tickwork_ledger_retention_days: float = Field(30.0, gt=0, le=3650)
+    # Workers heartbeat this often; one silent for six heartbeats is dead and its tasks reconciled.
+    tickwork_heartbeat_seconds: float = Field(5.0, gt=0, le=300)
 
     @field_validator("rabbitmq_url")
     @classmethod

@@ -10,9 +10,8 @@ from sqlmodel import Session, col, select
 from services.ledger.states import TaskState
 from services.storage.models import Task, WorkerProcess
 
-HEARTBEAT_S = 5.0
-# A worker that missed this many heartbeats is dead (a long GC pause or a busy CPU is not death).
-DEAD_AFTER_S = 6 * HEARTBEAT_S
+# A worker silent for this many heartbeats is dead (a GC pause or a busy CPU is not death).
+MISSED_HEARTBEATS = 6
 
 
 def register(*, session: Session, worker_id: str, host: str, pid: int, queues: list[str]) -> None:
@@ -40,9 +39,10 @@ def mark_stopped(*, session: Session, worker_id: str) -> None:
     )
 
 
-def is_dead(worker: WorkerProcess, now: datetime) -> bool:
+def is_dead(worker: WorkerProcess, now: datetime, heartbeat_s: float) -> bool:
+    """Whether a worker that has not stopped missed too many heartbeats."""
     heartbeat_at = worker.heartbeat_at if worker.heartbeat_at.tzinfo else worker.heartbeat_at.replace(tzinfo=UTC)
-    return worker.stopped_at is None and now - heartbeat_at > timedelta(seconds=DEAD_AFTER_S)
+    return worker.stopped_at is None and now - heartbeat_at > timedelta(seconds=MISSED_HEARTBEATS * heartbeat_s)
 
 
 def list_workers(*, session: Session, include_stopped_for: timedelta = timedelta(hours=1)) -> list[WorkerProcess]:
@@ -56,14 +56,14 @@ def list_workers(*, session: Session, include_stopped_for: timedelta = timedelta
     return list(session.exec(query))
 
 
-def reconcile_dead_workers(*, session: Session) -> int:
+def reconcile_dead_workers(*, session: Session, heartbeat_s: float) -> int:
     """Tasks left `running` by a dead worker become `retrying` (RabbitMQ redelivers their message);
     returns how many rows changed. Idempotent: every worker runs it on its heartbeat."""
     now = datetime.now(UTC)
     dead = [
         w.id
         for w in session.exec(select(WorkerProcess).where(col(WorkerProcess.stopped_at).is_(None)))
-        if is_dead(w, now)
+        if is_dead(w, now, heartbeat_s)
     ]
     if not dead:
         return 0

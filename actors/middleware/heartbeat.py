@@ -15,7 +15,7 @@ from dramatiq.middleware import Middleware
 
 from services.ledger.tasks import purge_finished
 from services.storage.db import session_scope
-from services.workers_registry import HEARTBEAT_S, heartbeat, mark_stopped, reconcile_dead_workers, register
+from services.workers_registry import heartbeat, mark_stopped, reconcile_dead_workers, register
 
 log = logging.getLogger("tickwork.workers")
 
@@ -25,8 +25,9 @@ PURGE_EVERY = timedelta(hours=1)
 class WorkerHeartbeat(Middleware):
     """One row per worker process in `workers`, updated every few seconds."""
 
-    def __init__(self, *, database_url: str, retention: timedelta) -> None:
+    def __init__(self, *, database_url: str, retention: timedelta, heartbeat_s: float) -> None:
         self.database_url = database_url
+        self.heartbeat_s = heartbeat_s
         self.retention = retention
         self.worker_id = ""
         self.in_flight = self.processed = self.failed = 0
@@ -71,7 +72,7 @@ class WorkerHeartbeat(Middleware):
             self.in_flight -= 1
 
     def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_S):
+        while not self._stop.wait(self.heartbeat_s):
             try:
                 with session_scope(self.database_url) as session:
                     heartbeat(
@@ -81,7 +82,7 @@ class WorkerHeartbeat(Middleware):
                         processed=self.processed,
                         failed=self.failed,
                     )
-                    reconciled = reconcile_dead_workers(session=session)
+                    reconciled = reconcile_dead_workers(session=session, heartbeat_s=self.heartbeat_s)
                 if reconciled:
                     log.warning("reconciled_orphans count=%d", reconciled)
                 self._purge_if_due()

@@ -60,6 +60,21 @@ def summarize(result: Any) -> str | None:
     return text[:2000]
 
 
+def _error_type(dead_letter: dict[str, Any]) -> str:
+    """A rejection is named by its reason (invalid_payload, ...), a failure by its exception class."""
+    if dead_letter.get("error_type") in (None, "MessageRejected", "ActorNotFound", "Rejected"):
+        return str(dead_letter.get("reason", "failed"))
+    return str(dead_letter["error_type"])
+
+
+class _ResultsAreKept(logging.Filter):
+    """Dramatiq warns that a returned value is discarded without its Results middleware; the
+    ledger keeps a summary of it, so the warning is wrong here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "returned a value that is not None" not in record.getMessage()
+
+
 class TaskLogHandler(logging.Handler):
     """Copies log records emitted inside a running task to that task's ledger row."""
 
@@ -95,6 +110,7 @@ class TaskLedger(Middleware):
         handler = TaskLogHandler(level=logging.INFO)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.getLogger().addHandler(handler)
+        logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_ResultsAreKept())
 
     def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
         if self.writer is not None:
@@ -192,7 +208,7 @@ class TaskLedger(Middleware):
             "actor": actor_name[:128],
             "state": TaskState.FAILED.value,
             "finished_at": datetime.now(UTC),
-            "error_type": record.get("reason", "failed"),
+            "error_type": _error_type(record),
             "error_message": record.get("error"),
         }
         if record.get("traceback"):

@@ -22,6 +22,7 @@ from services.topology import QUEUES
 
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600)
 ENQUEUED_AT = "enqueued_at_ms"
+STATES = ("completed", "failed", "retrying", "skipped", "cancelled")
 
 
 def _labels(message: Any) -> tuple[str, str]:
@@ -75,6 +76,15 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         self.in_flight = prom.Gauge(
             "tickwork_tasks_in_flight", "Tasks running now.", labels, registry=registry, multiprocess_mode="livesum"
         )
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        # Every series exists from the start at 0, so that rate() and increase() see the first event.
+        for actor in broker.actors.values():
+            labels = _labels(actor)
+            for state in STATES:
+                self.tasks.labels(*labels, state)
+            self.retries.labels(*labels)
+            self.in_flight.labels(*labels)
 
     def before_enqueue(self, broker: Any, message: Any, delay: int | None) -> None:
         if delay is None:

@@ -11,24 +11,10 @@ from typing import Any
 
 import click
 
+from services.cli.dlq import dlq
+from services.cli.settings import Failure, settings_or_exit
+from services.cli.tasks import tasks, workers
 from services.errors import TickworkError
-from services.settings import Settings, load_settings
-
-
-class Failure(click.ClickException):
-    """Raised when a command cannot do what was asked; printed as one line, exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"tickwork: {self.format_message()}", err=True)
-
-
-def settings_or_exit() -> Settings:
-    try:
-        return load_settings()
-    except TickworkError as error:
-        raise Failure(str(error)) from None
 
 
 @click.group()
@@ -75,7 +61,8 @@ def send(
     from services.client import TickworkClient
 
     arguments = parse_kwargs(kwargs, json_kwargs)
-    with TickworkClient(settings=settings_or_exit()) as client:
+    settings = settings_or_exit()
+    with TickworkClient(settings=settings, ledger_url=settings.database_url) as client:
         try:
             sent = client.send(actor, arguments, priority=priority, delay_s=delay)
         except TickworkError as error:
@@ -156,6 +143,11 @@ def db_upgrade(revision: str) -> None:
     url = settings_or_exit().database_url
     upgrade(url, revision)
     click.echo(f"database at revision {current(url) or '(none)'}")
+
+
+main.add_command(tasks)
+main.add_command(workers)
+main.add_command(dlq)
 
 
 @main.command()

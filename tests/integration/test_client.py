@@ -23,11 +23,10 @@ def test_invalid_payload_and_unknown_actor_are_refused_before_anything_is_sent(c
 
 def test_sent_message_is_persistent_and_in_the_documented_envelope(client, rabbit):
     sent = client.send("fetch_market_data", {"symbols": ["AAPL"], "interval": "1d"})
-    method, properties, body = rabbit.channel.basic_get("refresh", auto_ack=True)
+    _method, properties, body = rabbit.channel.basic_get("refresh", auto_ack=True)
     assert properties.delivery_mode == 2 and properties.message_id == sent.message_id
     envelope = decode(body)
-    assert set(envelope) == {"queue_name", "actor_name", "args", "kwargs", "options", "message_id",
-                             "message_timestamp"}
+    assert set(envelope) == {"queue_name", "actor_name", "args", "kwargs", "options", "message_id", "message_timestamp"}
     assert envelope["kwargs"] == {"symbols": ["AAPL"], "interval": "1d"}
 
 

@@ -21,8 +21,9 @@ def throwaway_database(kind: str, folder: Path) -> Iterator[str]:
         yield f"sqlite:///{folder / 'tickwork.db'}"
         return
     name = f"tickwork_test_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://"),
-                                     isolation_level="AUTOCOMMIT")
+    admin = sqlalchemy.create_engine(
+        TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as connection:
         connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"

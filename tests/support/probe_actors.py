@@ -9,6 +9,7 @@ are atomic across processes).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 
@@ -16,6 +17,7 @@ from dramatiq.middleware import CurrentMessage
 
 import tests.support.probe_contract  # noqa: F401  (the probes' contract entries)
 from actors.declare import contract_actor
+from actors.task_context import current_task
 from services.errors import NonRetryableError
 
 
@@ -71,3 +73,34 @@ def probe_flaky(tag: str, fail_times: int) -> None:
 def probe_fatal(tag: str, sleep_ms: int = 0) -> None:
     _record("probe_fatal", tag, event="attempt")
     raise ProbeRefused(f"probe {tag} refuses to run")
+
+
+@contract_actor
+def probe_progress(tag: str, steps: int, sleep_ms: int = 0) -> dict:
+    for step in range(steps):
+        current_task().progress(step / steps, f"step {step + 1} of {steps}")
+        logging.getLogger("probe").info("line %d of %s", step + 1, tag)
+        time.sleep(sleep_ms / 1000)
+    _record("probe_progress", tag, event="done")
+    return {"steps": steps}
+
+
+@contract_actor
+def probe_busy(tag: str, seconds: float) -> None:
+    """Works in small slices without ever checking for cancellation: only forcible interruption stops it."""
+    _record("probe_busy", tag, event="start")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    _record("probe_busy", tag, event="done")
+
+
+@contract_actor
+def probe_cooperative(tag: str, seconds: float) -> None:
+    """Reports progress between slices of work: cancellation stops it there."""
+    _record("probe_cooperative", tag, event="start")
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) < seconds:
+        current_task().progress(elapsed / seconds, "working")
+        time.sleep(0.05)
+    _record("probe_cooperative", tag, event="done")

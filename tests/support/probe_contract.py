@@ -19,10 +19,24 @@ class Flaky(Payload):
     fail_times: int
 
 
+class Steps(Payload):
+    tag: str
+    steps: int
+    sleep_ms: int = 0
+
+
+class Busy(Payload):
+    tag: str
+    seconds: float
+
+
 for spec in (
     ActorSpec("probe_record", "refresh", Probe, priority=Priority.LOW, idempotency="test probe"),
     ActorSpec("probe_order", "orders", Probe, priority=Priority.CRITICAL, idempotency="test probe"),
     ActorSpec("probe_flaky", "refresh", Flaky, retry_override=FAST_RETRY, idempotency="test probe"),
     ActorSpec("probe_fatal", "refresh", Probe, retry_override=FAST_RETRY, idempotency="test probe"),
+    ActorSpec("probe_progress", "refresh", Steps, idempotency="test probe"),
+    ActorSpec("probe_busy", "refresh", Busy, idempotency="test probe"),
+    ActorSpec("probe_cooperative", "refresh", Busy, idempotency="test probe"),
 ):
     CONTRACT.register(spec)

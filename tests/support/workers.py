@@ -74,7 +74,9 @@ class WorkerGroup:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            # To the main process only, as a supervisor would: it stops its workers gracefully.
+            # (A TERM to the whole group reaches each worker twice, which Dramatiq takes as "kill".)
+            self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

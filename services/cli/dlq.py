@@ -1,0 +1,91 @@
+"""`tickwork dlq ...`: dead letters from a shell."""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+
+from services.cli.output import emit, emit_one
+from services.cli.settings import Failure, settings_or_exit
+from services.dead_letters import DeadLetters, Selector
+from services.topology import QUEUES
+
+COLUMNS = ("queue", "message_id", "actor", "reason", "attempts", "dead_lettered_at", "error")
+
+
+def _dead_letters() -> DeadLetters:
+    settings = settings_or_exit()
+    return DeadLetters(rabbitmq_url=settings.rabbitmq_url, database_url=settings.database_url)
+
+
+def _selector(message_id: str | None, actor: str | None, reason: str | None, everything: bool) -> Selector:
+    if not (message_id or actor or reason or everything):
+        raise Failure("say which dead letters: a MESSAGE_ID, --actor, --reason, or --all")
+    return Selector(message_id=message_id, actor=actor, reason=reason)
+
+
+queue_option = click.option(
+    "--queue", "queues", multiple=True, type=click.Choice(QUEUES), help="Only these queues (default: all)."
+)
+
+
+@click.group()
+def dlq() -> None:
+    """Dead letters: list, inspect, replay and purge."""
+
+
+@dlq.command("list")
+@queue_option
+@click.option("--actor")
+@click.option("--reason")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def list_letters(queues: tuple[str, ...], actor: str | None, reason: str | None, limit: int, as_json: bool) -> None:
+    """Dead letters, oldest first, with their reason."""
+    letters = _dead_letters().find(queues=queues or QUEUES, where=Selector(actor=actor, reason=reason), limit=limit)
+    emit([letter.summary() for letter in letters], COLUMNS, as_json=as_json)
+
+
+@dlq.command("show")
+@click.argument("message_id")
+@click.option("--json", "as_json", is_flag=True)
+def show(message_id: str, as_json: bool) -> None:
+    """One dead letter: why it is there and the original message."""
+    letter = _dead_letters().get(message_id)
+    if letter is None:
+        raise Failure(f"no dead letter with message id {message_id!r}")
+    body = letter.envelope if letter.envelope is not None else letter.body.decode("utf-8", "replace")
+    emit_one({**letter.summary(), "message": body}, as_json=as_json)
+
+
+@dlq.command("replay")
+@click.argument("message_id", required=False)
+@queue_option
+@click.option("--actor")
+@click.option("--reason")
+@click.option("--all", "everything", is_flag=True, help="Every dead letter (of --queue, if given).")
+def replay(
+    message_id: str | None, queues: tuple[str, ...], actor: str | None, reason: str | None, everything: bool
+) -> None:
+    """Send dead letters back to their queue with a fresh retry budget."""
+    where = _selector(message_id, actor, reason, everything)
+    moved = _dead_letters().replay(where=where, queues=queues or QUEUES, requested_by=getpass.getuser())
+    click.echo(f"replayed {len(moved)} dead letter(s)")
+    if message_id and not moved:
+        raise Failure(f"no replayable dead letter with message id {message_id!r}")
+
+
+@dlq.command("purge")
+@click.argument("message_id", required=False)
+@queue_option
+@click.option("--actor")
+@click.option("--reason")
+@click.option("--all", "everything", is_flag=True, help="Every dead letter (of --queue, if given).")
+def purge(
+    message_id: str | None, queues: tuple[str, ...], actor: str | None, reason: str | None, everything: bool
+) -> None:
+    """Delete dead letters for good (recorded in dead_letter_actions)."""
+    where = _selector(message_id, actor, reason, everything)
+    removed = _dead_letters().purge(where=where, queues=queues or QUEUES, requested_by=getpass.getuser())
+    click.echo(f"purged {len(removed)} dead letter(s)")

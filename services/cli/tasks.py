@@ -1,0 +1,129 @@
+"""`tickwork tasks ...` and `tickwork workers`: the ledger from a shell."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from services.cli.output import emit, emit_one
+from services.cli.settings import Failure, settings_or_exit
+from services.errors import TickworkError
+from services.ledger import tasks as ledger
+from services.ledger.states import TaskState
+from services.storage.db import session_scope
+
+TASK_COLUMNS = ("message_id", "actor", "queue", "state", "attempts", "progress", "created_at", "finished_at")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+@click.group()
+def tasks() -> None:
+    """The task ledger: list, inspect, follow, cancel and expire tasks."""
+
+
+@tasks.command("list")
+@click.option("--state", "states", multiple=True, type=click.Choice([s.value for s in TaskState]))
+@click.option("--actor")
+@click.option("--queue")
+@click.option("--since-minutes", type=int, help="Only tasks created in the last N minutes.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@json_option
+def list_tasks(
+    states: tuple[str, ...], actor: str | None, queue: str | None, since_minutes: int | None, limit: int, as_json: bool
+) -> None:
+    """Tasks, newest first."""
+    since = datetime.now(UTC) - timedelta(minutes=since_minutes) if since_minutes else None
+    where = ledger.TaskFilter(states=states, actor=actor, queue=queue, since=since)
+    with session_scope(settings_or_exit().database_url) as session:
+        rows = [t.model_dump() for t in ledger.list_tasks(session=session, where=where, limit=limit)]
+    emit(rows, TASK_COLUMNS, as_json=as_json)
+
+
+@tasks.command("active")
+@json_option
+def active(as_json: bool) -> None:
+    """Tasks pending, running or retrying."""
+    where = ledger.TaskFilter(states=("pending", "running", "retrying"))
+    with session_scope(settings_or_exit().database_url) as session:
+        rows = [t.model_dump() for t in ledger.list_tasks(session=session, where=where, limit=1000)]
+    emit(rows, (*TASK_COLUMNS[:6], "current_step", "worker"), as_json=as_json)
+
+
+@tasks.command("show")
+@click.argument("task_id")
+@json_option
+def show(task_id: str, as_json: bool) -> None:
+    """Everything the ledger knows about one task (log lines: `tasks logs`)."""
+    with session_scope(settings_or_exit().database_url) as session:
+        try:
+            task = ledger.get_task(session=session, message_id=task_id)
+        except TickworkError as error:
+            raise Failure(str(error)) from None
+        record = task.model_dump(exclude={"log_tail"})
+    emit_one(record, as_json=as_json)
+
+
+@tasks.command("logs")
+@click.argument("task_id")
+def logs(task_id: str) -> None:
+    """The task's kept log lines."""
+    with session_scope(settings_or_exit().database_url) as session:
+        try:
+            lines = ledger.task_log(session=session, message_id=task_id)
+        except TickworkError as error:
+            raise Failure(str(error)) from None
+    for line in lines:
+        click.echo(line)
+
+
+@tasks.command("cancel")
+@click.argument("task_id")
+def cancel(task_id: str) -> None:
+    """Cancel a pending task (skipped when delivered) or a running one (interrupted)."""
+    from services.cancellation import cancel_task
+
+    settings = settings_or_exit()
+    try:
+        task = cancel_task(task_id, database_url=settings.database_url, rabbitmq_url=settings.rabbitmq_url)
+    except TickworkError as error:
+        raise Failure(str(error)) from None
+    stops = "its worker interrupts it" if task.state == "running" else "its message is skipped when delivered"
+    click.echo(f"cancelled {task_id} ({task.actor}, was {task.state}): {stops}")
+
+
+@tasks.command("purge")
+@click.option("--older-than-days", type=float, default=None, help="Default: TICKWORK_LEDGER_RETENTION_DAYS.")
+def purge(older_than_days: float | None) -> None:
+    """Delete finished tasks (and their logs) older than the retention period."""
+    settings = settings_or_exit()
+    days = older_than_days if older_than_days is not None else settings.tickwork_ledger_retention_days
+    with session_scope(settings.database_url) as session:
+        deleted = ledger.purge_finished(session=session, older_than=datetime.now(UTC) - timedelta(days=days))
+    click.echo(f"deleted {deleted} finished task(s) older than {days:g} day(s)")
+
+
+@click.command()
+@json_option
+def workers(as_json: bool) -> None:
+    """Worker processes: alive, dead (silent too long) or stopped in the last hour."""
+    from services.workers_registry import is_dead, list_workers
+
+    settings = settings_or_exit()
+    now = datetime.now(UTC)
+    with session_scope(settings.database_url) as session:
+        rows = []
+        for worker in list_workers(session=session):
+            status = (
+                "stopped"
+                if worker.stopped_at
+                else "dead"
+                if is_dead(worker, now, settings.tickwork_heartbeat_seconds)
+                else "alive"
+            )
+            rows.append({**worker.model_dump(), "status": status})
+    emit(
+        rows,
+        ("id", "status", "queues", "started_at", "heartbeat_at", "in_flight", "processed", "failed"),
+        as_json=as_json,
+    )
