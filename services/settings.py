@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     tickwork_publish_attempts: int = Field(6, ge=1, le=100)
     tickwork_publish_timeout_seconds: float = Field(10.0, gt=0, le=300)
 
+    # Extra modules that register actor specs in the contract (comma-separated, imported by the CLI
+    # and the workers), for actors that live outside this package.
+    tickwork_contract_modules: str = ""
+
     # -- task ledger ----------------------------------------------------------------------------
     tickwork_ledger_enabled: bool = True
     # Ledger writes are batched per worker process; a longer interval means fewer, bigger writes.

@@ -66,6 +66,7 @@ def worker_env(rabbit_url: str, tmp_path: Path, probe_log: Path, database_url: s
         TICKWORK_ENV="test",
         TICKWORK_METRICS_DIR=str(tmp_path / "metrics"),
         PROBE_LOG=str(probe_log),
+        TICKWORK_CONTRACT_MODULES="tests.support.probe_contract",
         PYTHONPATH=str(ROOT),
     )
     return env

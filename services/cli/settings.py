@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
@@ -21,6 +22,12 @@ class Failure(click.ClickException):
 
 def settings_or_exit() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except TickworkError as error:
         raise Failure(str(error)) from None
+    for module in filter(None, (m.strip() for m in settings.tickwork_contract_modules.split(","))):
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise Failure(f"invalid setting TICKWORK_CONTRACT_MODULES: cannot import {module!r}: {error}") from None
+    return settings

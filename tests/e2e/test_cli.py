@@ -1,0 +1,81 @@
+"""The installed `tickwork` command, run as an operator runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.ledger import wait_state
+from tests.support.workers import ROOT, wait_for
+
+pytestmark = pytest.mark.rabbitmq
+
+TICKWORK = str(Path(sys.executable).with_name("tickwork"))
+
+
+@pytest.fixture
+def tickwork(worker_env):
+    def run(*args: str, ok: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [TICKWORK, *args], cwd=ROOT, env={**worker_env, **env}, capture_output=True, text=True, timeout=60
+        )
+        if ok:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    return run
+
+
+def test_send_list_show_logs_and_cancel_a_task(tickwork, start_workers, database_url):
+    sent = json.loads(tickwork("send", "probe_record", "-k", "tag=from-cli", "--delay", "30").stdout)
+    assert sent["queue"] == "refresh" and sent["priority"] == "low"
+    listed = json.loads(tickwork("tasks", "list", "--state", "pending", "--json").stdout)
+    assert [t["message_id"] for t in listed] == [sent["message_id"]]
+    assert "probe_record" in tickwork("tasks", "list").stdout  # the table
+    shown = json.loads(tickwork("tasks", "show", sent["message_id"], "--json").stdout)
+    assert shown["args"] == {"tag": "from-cli"} and shown["scheduled_for"]
+    assert "its message is skipped" in tickwork("tasks", "cancel", sent["message_id"]).stdout
+    assert json.loads(tickwork("tasks", "show", sent["message_id"], "--json").stdout)["state"] == "cancelled"
+
+    start_workers(queues=["refresh"])
+    logged = json.loads(tickwork("send", "probe_progress", "--json", '{"tag": "cli", "steps": 3}').stdout)
+    wait_state(database_url, logged["message_id"], "completed")
+    assert tickwork("tasks", "logs", logged["message_id"]).stdout.count("line ") == 3
+    workers = json.loads(tickwork("workers", "--json").stdout)
+    assert [w["status"] for w in workers] == ["alive"]
+
+
+def test_dead_letters_list_show_replay_and_purge(tickwork, start_workers, rabbit):
+    start_workers(queues=["refresh"])
+    ids = [json.loads(tickwork("send", "probe_fatal", "-k", f"tag=d{i}").stdout)["message_id"] for i in range(3)]
+    wait_for(lambda: rabbit.depth("refresh.XQ") == 3, 10, "3 dead letters")
+    letters = json.loads(tickwork("dlq", "list", "--json").stdout)
+    assert sorted(d["message_id"] for d in letters) == sorted(ids)
+    assert all(d["reason"] == "failed" and d["error_type"] == "ProbeRefused" for d in letters)
+    assert '"tag": "d0"' in tickwork("dlq", "show", ids[0], "--json").stdout
+    assert tickwork("dlq", "replay", ids[0]).stdout.strip() == "replayed 1 dead letter(s)"
+    wait_for(lambda: rabbit.depth("refresh.XQ") == 3, 10, "the replay to fail again")
+    assert tickwork("dlq", "purge", "--actor", "probe_fatal").stdout.strip() == "purged 3 dead letter(s)"
+    assert rabbit.depth("refresh.XQ") == 0
+
+
+def test_errors_are_one_line_with_a_non_zero_status(tickwork):
+    missing = tickwork("tasks", "show", "no-such-task", ok=False)
+    assert missing.returncode == 2 and missing.stderr.strip() == "tickwork: no task 'no-such-task'"
+    invalid = tickwork("send", "probe_record", "-k", "tag=1", "-k", "sleep_ms=soon", ok=False)
+    assert invalid.returncode == 2 and "sleep_ms" in invalid.stderr and len(invalid.stderr.splitlines()) == 1
+    unsure = tickwork("dlq", "purge", ok=False)
+    assert unsure.returncode == 2 and "--all" in unsure.stderr
+    bad_setting = tickwork("tasks", "list", ok=False, METRICS_PORT="many")
+    assert bad_setting.returncode == 2
+    assert bad_setting.stderr.strip().startswith("tickwork: invalid setting METRICS_PORT='many'")
+
+
+def test_contract_export_writes_every_schema(tickwork, tmp_path):
+    out = tmp_path / "schemas"
+    written = tickwork("contract", "export", "--out", str(out)).stdout.split()
+    assert (out / "contract.json").exists() and len(written) >= 25

@@ -1,0 +1,152 @@
+"""The ledger's storage rules, against SQLite and PostgreSQL (no broker)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.ledger.batch import LogLimits
+from services.ledger.tasks import (
+    TaskNotCancellable,
+    get_task,
+    purge_finished,
+    record_submitted,
+    request_cancel,
+    task_log,
+)
+from services.ledger.writer import LedgerWriter
+from services.storage.db import session_scope
+from services.storage.models import WorkerProcess
+from services.workers_registry import reconcile_dead_workers, register
+
+pytestmark = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
+NOW = datetime.now(UTC)
+
+
+def identity(**extra):
+    return {
+        "actor": "probe_record",
+        "queue": "refresh",
+        "priority": "low",
+        "args": {"tag": "x"},
+        "created_at": NOW,
+        "attempts": 1,
+        **extra,
+    }
+
+
+@pytest.fixture
+def writer(database_url):
+    ledger = LedgerWriter(database_url, flush_interval_s=0.05, log_limits=LogLimits(max_lines=3, max_bytes=1024))
+    ledger.start()
+    yield ledger
+    ledger.stop()
+
+
+def task(database_url, message_id):
+    with session_scope(database_url) as session:
+        return get_task(session=session, message_id=message_id)
+
+
+def test_updates_are_coalesced_into_one_row(writer, database_url):
+    writer.record("m1", identity(state="running", started_at=NOW))
+    writer.record("m1", identity(state="running", progress=0.5, current_step="half"))
+    writer.record("m1", identity(state="completed", finished_at=NOW, progress=1.0))
+    assert writer.flush()
+    row = task(database_url, "m1")
+    assert (row.state, row.progress, row.current_step) == ("completed", 1.0, "half")
+
+
+def test_a_late_waiting_update_never_undoes_progress(writer, database_url):
+    writer.record("m2", identity(state="running", started_at=NOW))
+    writer.flush()
+    writer.record("m2", identity(state="pending", scheduled_for=NOW), weak=True)
+    writer.flush()
+    assert task(database_url, "m2").state == "running"
+    writer.record("m3", identity(state="pending", scheduled_for=NOW), weak=True)
+    writer.flush()
+    assert task(database_url, "m3").state == "pending"
+
+
+def test_log_keeps_the_last_lines_only(writer, database_url):
+    writer.record("m4", identity(state="running"))
+    for i in range(5):
+        writer.log("m4", f"line {i}")
+    writer.flush()
+    writer.log("m4", "line 5")
+    writer.flush()
+    with session_scope(database_url) as session:
+        assert task_log(session=session, message_id="m4") == ["line 3", "line 4", "line 5"]
+
+
+def test_client_pending_row_never_overwrites_a_worker_row(writer, database_url):
+    writer.record("m5", identity(state="completed", finished_at=NOW))
+    writer.flush()
+    with session_scope(database_url) as session:
+        record_submitted(
+            session=session,
+            message_id="m5",
+            actor="probe_record",
+            queue="refresh",
+            priority="low",
+            args={"tag": "x", "api_key": "s3cret"},
+        )
+        record_submitted(
+            session=session,
+            message_id="m6",
+            actor="probe_record",
+            queue="refresh",
+            priority="low",
+            args={"tag": "x", "api_key": "s3cret"},
+        )
+    assert task(database_url, "m5").state == "completed"
+    assert task(database_url, "m6").args == {"tag": "x", "api_key": "***"}
+
+
+def test_cancel_rules(writer, database_url):
+    writer.record("waiting", identity(state="pending"))
+    writer.record("busy", identity(state="running"))
+    writer.record("done", identity(state="completed"))
+    writer.flush()
+    with session_scope(database_url) as session:
+        assert request_cancel(session=session, message_id="waiting").state == "cancelled"
+        busy = request_cancel(session=session, message_id="busy")
+        assert busy.state == "running" and busy.cancel_requested_at is not None
+        with pytest.raises(TaskNotCancellable):
+            request_cancel(session=session, message_id="done")
+
+
+def test_purge_deletes_only_final_rows_older_than_the_cutoff(writer, database_url):
+    old = NOW - timedelta(days=40)
+    writer.record("old-done", identity(state="completed", finished_at=old))
+    writer.record("old-failed", identity(state="failed", finished_at=old))
+    writer.record("new-done", identity(state="completed", finished_at=NOW))
+    writer.record("old-running", identity(state="running", started_at=old))
+    writer.flush()
+    with session_scope(database_url) as session:
+        assert purge_finished(session=session, older_than=NOW - timedelta(days=30), batch_size=1) == 2
+    with session_scope(database_url) as session:
+        left = {
+            t
+            for t in ("old-done", "old-failed", "new-done", "old-running")
+            if session.get(__import__("services.storage.models", fromlist=["Task"]).Task, t)
+        }
+    assert left == {"new-done", "old-running"}
+
+
+def test_running_task_of_a_silent_worker_is_reconciled(writer, database_url):
+    with session_scope(database_url) as session:
+        register(session=session, worker_id="h:1", host="h", pid=1, queues=["refresh"])
+        register(session=session, worker_id="h:2", host="h", pid=2, queues=["refresh"])
+        session.get(WorkerProcess, "h:1").heartbeat_at = NOW - timedelta(minutes=5)
+    writer.record("lost", identity(state="running", worker="h:1"))
+    writer.record("fine", identity(state="running", worker="h:2"))
+    writer.flush()
+    with session_scope(database_url) as session:
+        assert reconcile_dead_workers(session=session, heartbeat_s=5) == 1
+    assert (task(database_url, "lost").state, task(database_url, "lost").error_type) == ("retrying", "WorkerLost")
+    assert task(database_url, "fine").state == "running"

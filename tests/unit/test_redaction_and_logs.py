@@ -1,0 +1,25 @@
+from services.ledger.batch import LogLimits
+from services.ledger.redaction import redact
+
+
+def test_secret_looking_keys_are_redacted_at_any_depth():
+    args = {
+        "symbol": "AAPL",
+        "api_key": "k",
+        "smtp": {"password": "p", "host": "h"},
+        "hooks": [{"secret": "s", "url": "u"}],
+        "Authorization": "Bearer x",
+    }
+    assert redact(args) == {
+        "symbol": "AAPL",
+        "api_key": "***",
+        "smtp": {"password": "***", "host": "h"},
+        "hooks": [{"secret": "***", "url": "u"}],
+        "Authorization": "***",
+    }
+
+
+def test_log_tail_keeps_the_last_lines_within_both_limits():
+    limits = LogLimits(max_lines=3, max_bytes=12)
+    assert limits.tail("a\nb\nc\nd") == "b\nc\nd"
+    assert limits.tail("aaaa\nbbbb\ncccc") == "bbbb\ncccc"
