@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
+from collections.abc import Callable
 
 import click
 
@@ -59,33 +61,36 @@ def show(message_id: str, as_json: bool) -> None:
     emit_one({**letter.summary(), "message": body}, as_json=as_json)
 
 
+def selection(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that pick dead letters for replay or purge, turned into a Selector."""
+
+    @click.argument("message_id", required=False)
+    @queue_option
+    @click.option("--actor")
+    @click.option("--reason")
+    @click.option("--all", "everything", is_flag=True, help="Every dead letter (of --queue, if given).")
+    @functools.wraps(command)
+    def wrapper(
+        message_id: str | None, queues: tuple[str, ...], actor: str | None, reason: str | None, everything: bool
+    ) -> None:
+        command(_selector(message_id, actor, reason, everything), queues or QUEUES)
+
+    return wrapper
+
+
 @dlq.command("replay")
-@click.argument("message_id", required=False)
-@queue_option
-@click.option("--actor")
-@click.option("--reason")
-@click.option("--all", "everything", is_flag=True, help="Every dead letter (of --queue, if given).")
-def replay(
-    message_id: str | None, queues: tuple[str, ...], actor: str | None, reason: str | None, everything: bool
-) -> None:
+@selection
+def replay(where: Selector, queues: tuple[str, ...]) -> None:
     """Send dead letters back to their queue with a fresh retry budget."""
-    where = _selector(message_id, actor, reason, everything)
-    moved = _dead_letters().replay(where=where, queues=queues or QUEUES, requested_by=getpass.getuser())
+    moved = _dead_letters().replay(where=where, queues=queues, requested_by=getpass.getuser())
     click.echo(f"replayed {len(moved)} dead letter(s)")
-    if message_id and not moved:
-        raise Failure(f"no replayable dead letter with message id {message_id!r}")
+    if where.message_id and not moved:
+        raise Failure(f"no replayable dead letter with message id {where.message_id!r}")
 
 
 @dlq.command("purge")
-@click.argument("message_id", required=False)
-@queue_option
-@click.option("--actor")
-@click.option("--reason")
-@click.option("--all", "everything", is_flag=True, help="Every dead letter (of --queue, if given).")
-def purge(
-    message_id: str | None, queues: tuple[str, ...], actor: str | None, reason: str | None, everything: bool
-) -> None:
+@selection
+def purge(where: Selector, queues: tuple[str, ...]) -> None:
     """Delete dead letters for good (recorded in dead_letter_actions)."""
-    where = _selector(message_id, actor, reason, everything)
-    removed = _dead_letters().purge(where=where, queues=queues or QUEUES, requested_by=getpass.getuser())
+    removed = _dead_letters().purge(where=where, queues=queues, requested_by=getpass.getuser())
     click.echo(f"purged {len(removed)} dead letter(s)")

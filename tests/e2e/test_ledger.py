@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import pika
 import pytest
 
+from tests.support.envelopes import raw_envelope
 from tests.support.ledger import row, states_seen, wait_state
 from tests.support.rabbit import decode
 from tests.support.workers import read_probe_log, wait_for
@@ -35,16 +35,8 @@ def test_completed_task_row_has_identity_timestamps_worker_and_result(start_work
 
 def test_message_from_raw_amqp_gets_a_row_when_a_worker_first_sees_it(start_workers, rabbit, database_url):
     start_workers(queues=["refresh"])
-    message_id = str(uuid.uuid4())
-    body = {
-        "queue_name": "refresh",
-        "actor_name": "probe_record",
-        "args": [],
-        "kwargs": {"tag": "raw"},
-        "options": {},
-        "message_id": message_id,
-        "message_timestamp": int(time.time() * 1000),
-    }
+    body = raw_envelope(kwargs={"tag": "raw"})
+    message_id = body["message_id"]
     rabbit.channel.basic_publish("", "refresh", json.dumps(body).encode(), pika.BasicProperties(delivery_mode=2))
     task = wait_state(database_url, message_id, "completed")
     assert task.priority == "low"  # no AMQP priority property: documented as low
@@ -70,16 +62,8 @@ def test_failed_task_keeps_error_type_message_and_traceback(start_workers, clien
 
 def test_rejected_message_is_failed_with_its_reason(start_workers, rabbit, database_url):
     start_workers(queues=["refresh"])
-    message_id = str(uuid.uuid4())
-    body = {
-        "queue_name": "refresh",
-        "actor_name": "probe_record",
-        "args": [],
-        "kwargs": {"tag": 1},
-        "options": {},
-        "message_id": message_id,
-        "message_timestamp": int(time.time() * 1000),
-    }
+    body = raw_envelope(kwargs={"tag": 1})
+    message_id = body["message_id"]
     rabbit.publish_raw("refresh", json.dumps(body).encode())
     task = wait_state(database_url, message_id, "failed")
     assert task.error_type == "invalid_payload" and "tag" in task.error_message

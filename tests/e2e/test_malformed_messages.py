@@ -3,45 +3,30 @@ worker carries on."""
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
 
 import pytest
 
+from tests.support.envelopes import raw_body
 from tests.support.rabbit import decode
 from tests.support.workers import read_probe_log, wait_for
 
 pytestmark = pytest.mark.rabbitmq
 
 
-def envelope(**changes: object) -> bytes:
-    body = {
-        "queue_name": "refresh",
-        "actor_name": "probe_record",
-        "args": [],
-        "kwargs": {"tag": "fine"},
-        "options": {},
-        "message_id": str(uuid.uuid4()),
-        "message_timestamp": int(time.time() * 1000),
-    }
-    body.update(changes)
-    return json.dumps(body).encode()
-
-
 MALFORMED = {
     "bad JSON": (b'{"queue_name": "refresh", "actor_name": ', "undecodable"),
     "not UTF-8": (b"\xff\xfe\x00garbage", "undecodable"),
     "not an envelope": (b'{"hello": "world"}', "malformed_envelope"),
-    "unknown actor": (envelope(actor_name="no_such_actor"), "unknown_actor"),
-    "contract actor not on this worker": (envelope(actor_name="backup_data", kwargs={}), "unknown_actor"),
-    "wrong argument type": (envelope(kwargs={"tag": 5}), "invalid_payload"),
-    "missing field": (envelope(kwargs={}), "invalid_payload"),
-    "unexpected field": (envelope(kwargs={"tag": "x", "tga": "typo"}), "invalid_payload"),
-    "positional arguments": (envelope(args=["x"]), "invalid_payload"),
-    "wrong queue": (envelope(actor_name="probe_order", kwargs={"tag": "x"}), "invalid_payload"),
-    "bad option": (envelope(options={"retry_policy": {"max_retries": -1}}), "invalid_payload"),
-    "oversized payload": (envelope(kwargs={"tag": "x" * 300_000}), "oversized"),
+    "unknown actor": (raw_body(actor_name="no_such_actor"), "unknown_actor"),
+    "contract actor not on this worker": (raw_body(actor_name="backup_data", kwargs={}), "unknown_actor"),
+    "wrong argument type": (raw_body(kwargs={"tag": 5}), "invalid_payload"),
+    "missing field": (raw_body(kwargs={}), "invalid_payload"),
+    "unexpected field": (raw_body(kwargs={"tag": "x", "tga": "typo"}), "invalid_payload"),
+    "positional arguments": (raw_body(args=["x"]), "invalid_payload"),
+    "wrong queue": (raw_body(actor_name="probe_order", kwargs={"tag": "x"}), "invalid_payload"),
+    "bad option": (raw_body(options={"retry_policy": {"max_retries": -1}}), "invalid_payload"),
+    "oversized payload": (raw_body(kwargs={"tag": "x" * 300_000}), "oversized"),
 }
 
 
@@ -52,7 +37,7 @@ def test_each_malformed_input_is_dead_lettered_at_once_with_its_reason(start_wor
     sent_at = time.monotonic()
     for body, _ in MALFORMED.values():
         rabbit.publish_raw("refresh", body)
-    rabbit.publish_raw("refresh", envelope(kwargs={"tag": "still-working"}))
+    rabbit.publish_raw("refresh", raw_body(kwargs={"tag": "still-working"}))
 
     # Then each lands in refresh.XQ within a second ...
     wait_for(lambda: rabbit.depth("refresh.XQ") >= len(MALFORMED), 1.0 + 0.5, "every message in refresh.XQ")
@@ -77,7 +62,7 @@ def test_each_malformed_input_is_dead_lettered_at_once_with_its_reason(start_wor
 
 def test_rejection_reason_names_the_bad_field(start_workers, rabbit):
     start_workers(queues=["refresh"])
-    rabbit.publish_raw("refresh", envelope(kwargs={"tag": 5}))
+    rabbit.publish_raw("refresh", raw_body(kwargs={"tag": 5}))
     wait_for(lambda: rabbit.depth("refresh.XQ") == 1, 5, "the dead letter")
     [(properties, _)] = rabbit.dead_letters("refresh")
     assert "tag" in properties.headers["x-tickwork-error"]

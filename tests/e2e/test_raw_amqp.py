@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
-import uuid
 
 import pika
 import pytest
 
+from tests.support.envelopes import raw_envelope
 from tests.support.workers import read_probe_log, wait_for
 
 pytestmark = pytest.mark.rabbitmq
@@ -18,15 +17,7 @@ def test_message_published_with_raw_pika_is_processed_by_dramatiq_actors(start_w
     # Given a worker group started as a user starts it
     start_workers(queues=["refresh"])
     # When a message is published with pika alone, in the documented envelope and with no priority
-    body = {
-        "queue_name": "refresh",
-        "actor_name": "probe_record",
-        "args": [],
-        "kwargs": {"tag": "from-raw-amqp"},
-        "options": {},
-        "message_id": str(uuid.uuid4()),
-        "message_timestamp": int(time.time() * 1000),
-    }
+    body = raw_envelope(kwargs={"tag": "from-raw-amqp"})
     connection = pika.BlockingConnection(pika.URLParameters(rabbit_url))
     channel = connection.channel()
     channel.confirm_delivery()
