@@ -1,10 +1,11 @@
 """The thin client other services (and Tickwork's API and CLI) use to send work.
 
 It publishes contract-checked messages straight to RabbitMQ with pika: no Dramatiq, no actor code.
-`send` returns only once RabbitMQ has confirmed the message (publisher confirms, persistent,
-mandatory routing), and it reconnects and publishes again across a broker restart, so a send that
-returned is never lost. A retried publish may duplicate a message; the message id stays the same and
-every actor is idempotent.
+A send returns only once RabbitMQ has confirmed every message (publisher confirms, persistent,
+mandatory routing); `send_many` keeps many confirms in flight at once, so one thread sends thousands
+of confirmed messages a second. Across a broker restart the client reconnects and publishes again
+what was not confirmed, so a send that returned is never lost. A message published again may arrive
+twice; its id stays the same and every actor is idempotent.
 """
 
 from __future__ import annotations
@@ -12,29 +13,39 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pika
 import pika.exceptions
 
+from services.confirms import ConfirmedPublisher, ConfirmTimeout
 from services.contract import CONTRACT, Contract
 from services.contract.envelope import encode, new_message
 from services.delays import parked_options
 from services.errors import PublishFailed
 from services.priority import Priority
 from services.settings import Settings, get_settings
-from services.topology import (
-    QUEUES,
-    dead_letter_queue,
-    dead_letter_queue_arguments,
-    delay_queue,
-    work_queue_arguments,
-)
+from services.topology import QUEUES, dead_letter_queue, dead_letter_queue_arguments, delay_queue, work_queue_arguments
 
 log = logging.getLogger("tickwork.client")
 
-_RETRYABLE = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError, OSError)
+_RETRYABLE = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError, OSError, ConfirmTimeout)
+
+
+@dataclass(frozen=True)
+class Send:
+    """One message to send: the actor, its keyword arguments and optional per-message overrides."""
+
+    actor: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    priority: Priority | str | None = None
+    delay_s: float | None = None
+    retry: dict[str, Any] | None = None
+    time_limit_s: float | None = None
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,14 @@ class SentMessage:
     queue: str
     priority: Priority
     due_at_ms: int | None
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    sent: SentMessage
+    routing_key: str
+    body: bytes
+    envelope: dict[str, Any]
 
 
 class TickworkClient:
@@ -63,13 +82,13 @@ class TickworkClient:
         DATABASE_URL; a service without database access leaves it out and the row appears when a
         worker first sees the message)."""
         self._settings = settings or get_settings()
-        self._ledger_url = ledger_url
         self._contract = contract
+        self._ledger_url = ledger_url
         self._parameters = pika.URLParameters(url or self._settings.rabbitmq_url)
         self._parameters.blocked_connection_timeout = self._settings.tickwork_publish_timeout_seconds
         self._lock = threading.Lock()
         self._connection: pika.BlockingConnection | None = None
-        self._channel: Any = None
+        self._publisher: ConfirmedPublisher | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
     def __enter__(self) -> TickworkClient:
@@ -98,116 +117,134 @@ class TickworkClient:
         """Validate and publish one message; returns after RabbitMQ confirmed it.
 
         Raises UnknownActor or PayloadInvalid (nothing sent), or PublishFailed."""
-        spec = self._contract.get(actor_name)
-        envelope = new_message(
-            spec,
-            kwargs or {},
-            priority=priority,
-            retry=retry,
-            time_limit_s=time_limit_s,
-            message_id=message_id,
-        )
-        routing_key = spec.queue
-        due_at_ms = None
-        if delay_s is not None and delay_s > 0:
-            now_ms = envelope["message_timestamp"]
-            due_at_ms = now_ms + int(delay_s * 1000)
-            hold_ms = int(self._settings.tickwork_delay_hold_seconds * 1000)
-            envelope["options"].update(parked_options(due_at_ms=due_at_ms, now_ms=now_ms, hold_ms=hold_ms))
-            envelope["queue_name"] = routing_key = delay_queue(spec.queue)
-        self.publish(
-            routing_key,
-            encode(envelope),
-            priority=envelope["options"]["broker_priority"],
-            message_id=envelope["message_id"],
-        )
+        request = Send(actor_name, kwargs or {}, priority, delay_s, retry, time_limit_s, message_id)
+        return self.send_many([request])[0]
+
+    def send_many(self, requests: Iterable[Send], *, window: int = 256) -> list[SentMessage]:
+        """Validate every message first (nothing is sent if one is invalid), then publish them with up
+        to `window` awaiting confirms at once; returns after every one is confirmed."""
+        outgoing = [self._prepare(request) for request in requests]
+        self._publish_confirmed(outgoing, window=window)
         if self._ledger_url:
-            self._record_pending(envelope, spec.queue, due_at_ms)
-        return SentMessage(
-            envelope["message_id"],
-            spec.name,
-            spec.queue,
-            Priority.from_amqp(envelope["options"]["broker_priority"]),
-            due_at_ms,
-        )
+            self._record_pending(outgoing)
+        return [item.sent for item in outgoing]
 
     def publish(
         self,
         routing_key: str,
         body: bytes,
         *,
+        message_id: str,
         priority: int | None = None,
-        message_id: str | None = None,
         headers: dict[str, Any] | None = None,
     ) -> None:
-        """Publish a raw body to a queue of the topology, with confirms and reconnects."""
-        properties = pika.BasicProperties(
-            content_type="application/json",
-            delivery_mode=pika.DeliveryMode.Persistent,
-            priority=priority,
-            message_id=message_id,
-            headers=headers,
+        """Publish a raw body to a queue of the topology, confirmed, with reconnects."""
+        sent = SentMessage(message_id, "", routing_key, Priority.from_amqp(priority), None)
+        envelope = {"options": {"broker_priority": priority}, "headers": headers}
+        self._publish_confirmed([_Outgoing(sent, routing_key, body, envelope)], window=1)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _prepare(self, request: Send) -> _Outgoing:
+        spec = self._contract.get(request.actor)
+        envelope = new_message(
+            spec,
+            request.kwargs,
+            priority=request.priority,
+            retry=request.retry,
+            time_limit_s=request.time_limit_s,
+            message_id=request.message_id,
         )
+        routing_key, due_at_ms = spec.queue, None
+        if request.delay_s is not None and request.delay_s > 0:
+            now_ms = envelope["message_timestamp"]
+            due_at_ms = now_ms + int(request.delay_s * 1000)
+            hold_ms = int(self._settings.tickwork_delay_hold_seconds * 1000)
+            envelope["options"].update(parked_options(due_at_ms=due_at_ms, now_ms=now_ms, hold_ms=hold_ms))
+            envelope["queue_name"] = routing_key = delay_queue(spec.queue)
+        level = Priority.from_amqp(envelope["options"]["broker_priority"])
+        sent = SentMessage(envelope["message_id"], spec.name, spec.queue, level, due_at_ms)
+        return _Outgoing(sent, routing_key, encode(envelope), envelope)
+
+    def _publish_confirmed(self, outgoing: list[_Outgoing], *, window: int) -> None:
+        timeout_s = self._settings.tickwork_publish_timeout_seconds
+        remaining = outgoing
         attempts = self._settings.tickwork_publish_attempts
         for attempt in range(1, attempts + 1):
             with self._lock:
                 try:
-                    channel = self._ensure_channel()
-                    channel.basic_publish("", routing_key, body, properties, mandatory=True)
-                    return
-                except pika.exceptions.UnroutableError:
-                    # The queue was deleted behind our back: declare the topology again and retry.
-                    self._drop_connection()
-                    error: Exception = PublishFailed(f"no queue named {routing_key!r}")
-                except pika.exceptions.NackError:
-                    error = PublishFailed(f"RabbitMQ refused the message for {routing_key!r}")
+                    publisher = self._ensure_publisher(window)
+                    for item in remaining:
+                        publisher.publish(item.routing_key, item.body, _properties(item), timeout_s=timeout_s)
+                    publisher.wait(timeout_s=timeout_s)
+                    refused = {
+                        m: why
+                        for m, why in publisher.refused.items()
+                        if m in {item.sent.message_id for item in remaining}
+                    }
+                    publisher.refused.clear()
+                    publisher.confirmed.clear()
+                    if refused:
+                        # Unroutable means a queue was deleted: declare the topology again and retry those.
+                        self._drop_connection()
+                        remaining = [item for item in remaining if item.sent.message_id in refused]
+                        error: Exception = PublishFailed(f"not accepted: {next(iter(refused.values()))}")
+                    else:
+                        return
                 except _RETRYABLE as exc:
+                    confirmed = self._publisher.confirmed if self._publisher else set()
+                    remaining = [item for item in remaining if item.sent.message_id not in confirmed]
                     self._drop_connection()
                     error = exc
-            log.warning("publish_retry routing_key=%s attempt=%d error=%r", routing_key, attempt, error)
+            log.warning("publish_retry messages=%d attempt=%d error=%r", len(remaining), attempt, error)
             time.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
-        raise PublishFailed(f"could not publish to {routing_key!r} after {attempts} attempts: {error}")
+        raise PublishFailed(f"{len(remaining)} message(s) unconfirmed after {attempts} attempts: {error}")
 
-    def _record_pending(self, envelope: dict[str, Any], queue: str, due_at_ms: int | None) -> None:
-        # After the confirm: a row never claims a task that was not sent. A worker that got there
+    def _record_pending(self, outgoing: list[_Outgoing]) -> None:
+        # After the confirms: a row never claims a task that was not sent. A worker that got there
         # first keeps its row (insert-or-ignore).
-        from datetime import UTC, datetime
-
         from services.ledger.tasks import record_submitted
         from services.storage.db import session_scope
 
         assert self._ledger_url is not None
-        level = Priority.from_amqp(envelope["options"]["broker_priority"])
         with session_scope(self._ledger_url) as session:
-            record_submitted(
-                session=session,
-                message_id=envelope["message_id"],
-                actor=envelope["actor_name"],
-                queue=queue,
-                priority=level.value,
-                args=envelope["kwargs"],
-                scheduled_for=datetime.fromtimestamp(due_at_ms / 1000, UTC) if due_at_ms else None,
-            )
+            for item in outgoing:
+                due = item.sent.due_at_ms
+                record_submitted(
+                    session=session,
+                    message_id=item.sent.message_id,
+                    actor=item.sent.actor,
+                    queue=item.sent.queue,
+                    priority=item.sent.priority.value,
+                    args=item.envelope["kwargs"],
+                    scheduled_for=datetime.fromtimestamp(due / 1000, UTC) if due else None,
+                )
 
-    # -- connection -------------------------------------------------------------------------------
-    def _ensure_channel(self) -> Any:
-        if self._channel is not None and self._channel.is_open:
-            return self._channel
-        self._drop_connection()
-        self._connection = pika.BlockingConnection(self._parameters)
-        channel = self._connection.channel()
-        channel.confirm_delivery()
-        declare_topology(channel)
-        self._channel = channel
-        return channel
+    def _ensure_publisher(self, window: int) -> ConfirmedPublisher:
+        if self._publisher is None or not self._publisher.is_open:
+            self._drop_connection()
+            self._connection = pika.BlockingConnection(self._parameters)
+            declare_topology(self._connection.channel())
+            self._publisher = ConfirmedPublisher(self._connection, window=window)
+        self._publisher.window = window
+        return self._publisher
 
     def _drop_connection(self) -> None:
-        connection, self._connection, self._channel = self._connection, None, None
+        connection, self._connection, self._publisher = self._connection, None, None
         if connection is not None and connection.is_open:
             try:
                 connection.close()
             except Exception:  # the broker may already be gone; nothing more to release
                 log.debug("close_failed", exc_info=True)
+
+
+def _properties(item: _Outgoing) -> pika.BasicProperties:
+    return pika.BasicProperties(
+        content_type="application/json",
+        delivery_mode=pika.DeliveryMode.Persistent,
+        priority=item.envelope["options"].get("broker_priority"),
+        message_id=item.sent.message_id,
+        headers=item.envelope.get("headers"),
+    )
 
 
 def declare_topology(channel: Any, queues: tuple[str, ...] = QUEUES) -> None:

@@ -78,3 +78,21 @@ def test_no_confirmed_send_is_lost_across_a_broker_restart(client, rabbit_url, r
     after.close()
     assert confirmed and set(confirmed) <= ids
     assert not errors, f"sends failed outright: {errors[:3]}"
+
+
+def test_send_many_confirms_every_message_and_validates_all_first(client, rabbit):
+    from services.client import Send
+
+    with pytest.raises(PayloadInvalid):
+        client.send_many([Send("probe_record", {"tag": "ok"}), Send("probe_record", {"tag": 5})])
+    assert rabbit.depth("refresh") == 0
+    sent = client.send_many([Send("probe_record", {"tag": f"b{i}"}) for i in range(2000)])
+    assert len({s.message_id for s in sent}) == 2000
+    assert rabbit.depth("refresh") == 2000
+
+
+def test_unroutable_message_is_an_error_not_a_silent_drop(client, rabbit):
+    from services.errors import PublishFailed
+
+    with pytest.raises(PublishFailed, match="unroutable"):
+        client.publish("no-such-queue", b"{}", message_id="m-unroutable")
