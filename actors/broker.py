@@ -1,7 +1,8 @@
 """Builds the broker and its middleware from the settings and makes it Dramatiq's global broker.
 
 Middleware order matters: `before_*` hooks run top to bottom, `after_*` hooks bottom to top, so the
-retry policy decides before the metrics record a task's state.
+retry policy decides before the metrics record a task's state. Dramatiq's Callbacks, Pipelines and
+ShutdownNotifications are left out: the contract offers none of them, and each costs every message.
 """
 
 from __future__ import annotations
@@ -11,14 +12,7 @@ import sys
 from datetime import timedelta
 
 import dramatiq
-from dramatiq.middleware import (
-    Callbacks,
-    CurrentMessage,
-    Middleware,
-    Pipelines,
-    ShutdownNotifications,
-    TimeLimit,
-)
+from dramatiq.middleware import CurrentMessage, Middleware, TimeLimit
 
 from actors.cancellations import CancelRegistry
 from actors.encoder import GuardedJSONEncoder
@@ -65,10 +59,7 @@ def build_broker(settings: Settings) -> TickworkBroker:
         *ledger,
         DefaultPriority(),
         TimeLimit(),
-        ShutdownNotifications(),
         CurrentMessage(),
-        Callbacks(),
-        Pipelines(),
         RetryPolicyMiddleware(),
         Cancellation(registry=registry, rabbitmq_url=settings.rabbitmq_url, database_url=settings.database_url),
     ]

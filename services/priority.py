@@ -32,8 +32,8 @@ class Priority(StrEnum):
     @classmethod
     def from_amqp(cls, value: int | None) -> Priority:
         """The level of an AMQP priority number; None (no property) and 0 are `low`."""
-        number = min(max(value or 0, 0), MAX_PRIORITY)
-        return next(level for level, amqp in _AMQP.items() if amqp == number)
+        return _BY_AMQP[min(max(value or 0, 0), MAX_PRIORITY)]
 
 
 _AMQP = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.CRITICAL: 3}
+_BY_AMQP = {amqp: level for level, amqp in _AMQP.items()}

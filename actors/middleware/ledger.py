@@ -96,6 +96,8 @@ class TaskLedger(Middleware):
         self.log_limits = log_limits
         self.writer: LedgerWriter | None = None
         self.worker_id = ""
+        # Identity of the messages this process is running, computed once per run (it is on every update).
+        self._identities: dict[str, dict[str, Any]] = {}
 
     # -- process lifecycle --------------------------------------------------------------------------
     def after_process_boot(self, broker: Any) -> None:
@@ -125,8 +127,9 @@ class TaskLedger(Middleware):
     def before_process_message(self, broker: Any, message: Any) -> None:
         if self.registry.is_cancelled(message.message_id):
             return  # the cancellation middleware skips it; after_skip_message records it
+        ident = self._identities[message.message_id] = identity(message)
         fields = {
-            **identity(message),
+            **ident,
             "state": TaskState.RUNNING.value,
             "started_at": datetime.now(UTC),
             "finished_at": None,
@@ -134,7 +137,7 @@ class TaskLedger(Middleware):
             "progress": 0.0,
             "current_step": None,
         }
-        bind(TaskContext(message.message_id, identity(message), self.writer, self.registry.is_cancelled))
+        bind(TaskContext(message.message_id, ident, self.writer, self.registry.is_cancelled))
         if self.writer is not None:
             self.writer.record(message.message_id, fields)
 
@@ -218,4 +221,5 @@ class TaskLedger(Middleware):
 
     def _record(self, message: Any, fields: dict[str, Any], *, weak: bool = False) -> None:
         if self.writer is not None:
-            self.writer.record(message.message_id, {**identity(message), **fields}, weak=weak)
+            ident = self._identities.pop(message.message_id, None) or identity(message)
+            self.writer.record(message.message_id, {**ident, **fields}, weak=weak)

@@ -8,6 +8,7 @@ Labels are bounded: an actor or queue outside the contract is counted as "unknow
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import dramatiq.middleware.prometheus as dramatiq_prometheus
@@ -31,6 +32,18 @@ def _labels(message: Any) -> tuple[str, str]:
     return (queue if queue in QUEUES else "unknown", actor if actor in CONTRACT else "unknown")
 
 
+@dataclass
+class _Series:
+    """The children of every Tickwork metric for one (queue, actor): label lookups cost more than
+    the updates themselves, so they are done once."""
+
+    queue_wait: Any
+    duration: Any
+    in_flight: Any
+    retries: Any
+    tasks: dict[str, Any]
+
+
 class TickworkMetrics(dramatiq_prometheus.Prometheus):
     """Dramatiq's Prometheus middleware, writing to the group's folder, plus Tickwork's series."""
 
@@ -38,6 +51,20 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         super().__init__()
         self.metrics_dir = metrics_dir
         self.start_ms: dict[str, int] = {}
+        self._series_by_labels: dict[tuple[str, str], _Series] = {}
+
+    def _series(self, message: Any) -> _Series:
+        labels = _labels(message)
+        series = self._series_by_labels.get(labels)
+        if series is None:
+            series = self._series_by_labels[labels] = _Series(
+                queue_wait=self.queue_wait.labels(*labels),
+                duration=self.duration.labels(*labels),
+                in_flight=self.in_flight.labels(*labels),
+                retries=self.retries.labels(*labels),
+                tasks={state: self.tasks.labels(*labels, state) for state in STATES},
+            )
+        return series
 
     @property
     def forks(self) -> list[Any]:
@@ -80,11 +107,7 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
         # Every series exists from the start at 0, so that rate() and increase() see the first event.
         for actor in broker.actors.values():
-            labels = _labels(actor)
-            for state in STATES:
-                self.tasks.labels(*labels, state)
-            self.retries.labels(*labels)
-            self.in_flight.labels(*labels)
+            self._series(actor)
 
     def before_enqueue(self, broker: Any, message: Any, delay: int | None) -> None:
         if delay is None:
@@ -95,17 +118,18 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         now = current_millis()
         self.start_ms[message.message_id] = now
         since = message.options.get(ENQUEUED_AT) or message.message_timestamp
-        self.queue_wait.labels(*_labels(message)).observe(max(now - since, 0) / 1000)
-        self.in_flight.labels(*_labels(message)).inc()
+        series = self._series(message)
+        series.queue_wait.observe(max(now - since, 0) / 1000)
+        series.in_flight.inc()
 
     def after_process_message(
         self, broker: Any, message: Any, *, result: Any = None, exception: BaseException | None = None
     ) -> None:
         super().after_process_message(broker, message, result=result, exception=exception)
-        labels = _labels(message)
+        series = self._series(message)
         started = self.start_ms.pop(message.message_id, current_millis())
-        self.duration.labels(*labels).observe((current_millis() - started) / 1000)
-        self.in_flight.labels(*labels).dec()
+        series.duration.observe((current_millis() - started) / 1000)
+        series.in_flight.dec()
         if exception is None:
             state = "failed" if message.failed else "completed"
         elif isinstance(exception, TaskCancelled):
@@ -113,20 +137,20 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         else:
             # The retry middleware has already run (after_* hooks go in reverse order).
             state = "failed" if message.failed else "retrying"
-        self.tasks.labels(*labels, state).inc()
+        series.tasks[state].inc()
         if state == "retrying":
-            self.retries.labels(*labels).inc()
+            series.retries.inc()
 
     def after_skip_message(self, broker: Any, message: Any) -> None:
         super().after_skip_message(broker, message)
-        labels = _labels(message)
+        series = self._series(message)
         self.start_ms.pop(message.message_id, None)
-        self.in_flight.labels(*labels).dec()
+        series.in_flight.dec()
         if message.options.get(CANCELLED):
             state = "cancelled"
         else:
             state = "failed" if message.failed else "skipped"
-        self.tasks.labels(*labels, state).inc()
+        series.tasks[state].inc()
 
     def after_nack(self, broker: Any, message: Any) -> None:
         if message.actor_name in CONTRACT:

@@ -82,20 +82,30 @@ class LedgerWriter:
     def _collect(self) -> tuple[Batch, list[threading.Event]]:
         batch = Batch()
         waiters: list[threading.Event] = []
-        deadline = time.monotonic() + self._flush_interval_s
-        while len(batch) < self._max_batch:
+        try:
+            first = self._queue.get(timeout=0.5)  # wakes now and then to notice stop()
+        except queue.Empty:
+            return batch, waiters
+        self._take(first, batch, waiters)
+        if not waiters:
+            # Let the interval fill the batch, then take it all without a timed wait per update.
+            time.sleep(self._flush_interval_s)
+        while len(batch) < self._max_batch and not waiters:
             try:
-                item = self._queue.get(timeout=max(deadline - time.monotonic(), 0))
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if item[0] is _FLUSH:
-                waiters.append(item[1])
-                break
-            if len(item) == 2:
-                batch.add_line(item[0], item[1])
-            else:
-                batch.add(item[0], item[1], weak=item[2])
+            self._take(item, batch, waiters)
         return batch, waiters
+
+    @staticmethod
+    def _take(item: Any, batch: Batch, waiters: list[threading.Event]) -> None:
+        if item[0] is _FLUSH:
+            waiters.append(item[1])
+        elif len(item) == 2:
+            batch.add_line(item[0], item[1])
+        else:
+            batch.add(item[0], item[1], weak=item[2])
 
     def _write(self, batch: Batch) -> None:
         for attempt in range(1, 1_000_000):
