@@ -20,6 +20,7 @@ from actors.middleware.age_limit import AgeLimit
 from actors.middleware.cancellation import Cancellation
 from actors.middleware.heartbeat import WorkerHeartbeat
 from actors.middleware.ledger import TaskLedger
+from actors.middleware.long_delays import LongDelays
 from actors.middleware.metrics import TickworkMetrics
 from actors.middleware.prefetch import Prefetch
 from actors.middleware.priority import DefaultPriority
@@ -53,6 +54,7 @@ def build_broker(settings: Settings) -> TickworkBroker:
         ]
     middleware = [
         Prefetch(per_thread=settings.tickwork_prefetch_per_thread),
+        LongDelays(hold_ms=int(settings.tickwork_delay_hold_seconds * 1000)),
         TickworkMetrics(metrics_dir=settings.tickwork_metrics_dir),
         PayloadValidation(),
         AgeLimit(),

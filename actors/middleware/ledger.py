@@ -101,6 +101,7 @@ class TaskLedger(Middleware):
 
     # -- process lifecycle --------------------------------------------------------------------------
     def after_process_boot(self, broker: Any) -> None:
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # its set-up chatter, once per process
         if not is_current(self.database_url):
             print("tickwork: the database is not migrated; run `tickwork db upgrade` first", file=sys.stderr)
             raise SystemExit(2)

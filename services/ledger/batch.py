@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, literal_column, select, update
 from sqlalchemy.engine import Connection
 
 from services.ledger.states import WAITING
@@ -65,6 +65,15 @@ class Batch:
         pending.fields.update(fields)
         pending.weak = pending.weak and weak
 
+    def split(self) -> list[Batch]:
+        """One batch per task, to find the one a failing write chokes on."""
+        parts = []
+        for message_id, pending in self.tasks.items():
+            part = Batch()
+            part.tasks[message_id] = pending
+            parts.append(part)
+        return parts
+
     def add_line(self, message_id: str, line: str) -> None:
         self.tasks.setdefault(message_id, Pending()).lines.append(line)
 
@@ -103,7 +112,8 @@ def _upsert(connection: Connection, columns: tuple[str, ...], *, weak: bool) -> 
     statement = dialect_insert(connection.dialect.name, TASKS)
     changes: dict[str, Any] = {c: statement.excluded[c] for c in columns if c not in KEEP_ON_CONFLICT}
     if weak:
-        still_waiting = TASKS.c.state.in_([s.value for s in WAITING])
+        # Literal values: an expanding IN parameter cannot be used with executemany.
+        still_waiting = TASKS.c.state.in_([literal_column(f"'{s.value}'") for s in sorted(WAITING)])
         for column in ("state", "scheduled_for", "attempts"):
             if column in changes:
                 changes[column] = case((still_waiting, changes[column]), else_=TASKS.c[column])

@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
 from services.ledger.batch import Batch, LogLimits
 from services.storage.db import make_engine
 
@@ -108,14 +110,35 @@ class LedgerWriter:
             batch.add(item[0], item[1], weak=item[2])
 
     def _write(self, batch: Batch) -> None:
-        for attempt in range(1, 1_000_000):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 with self._engine.begin() as connection:
                     batch.write(connection, self._log_limits)
                 return
+            except DBAPIError as error:
+                if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+                    # The database is away: keep the batch and wait for it, nothing is dropped.
+                    log.error("ledger_write_failed rows=%d attempt=%d error=%s", len(batch), attempt, error)
+                    if self._stopping.is_set() and attempt >= 3:
+                        log.error("ledger_write_abandoned rows=%d (stopping)", len(batch))
+                        return
+                    time.sleep(min(0.5 * attempt, 5.0))
+                    continue
+                self._write_one_by_one(batch, error)
+                return
+            except Exception as error:
+                self._write_one_by_one(batch, error)
+                return
+
+    def _write_one_by_one(self, batch: Batch, error: Exception) -> None:
+        # A row the database refuses must not hold back every later update: write the batch task by
+        # task and drop only what is refused, loudly.
+        log.error("ledger_batch_refused rows=%d error=%s; writing task by task", len(batch), error)
+        for part in batch.split():
+            try:
+                with self._engine.begin() as connection:
+                    part.write(connection, self._log_limits)
             except Exception:
-                log.exception("ledger_write_failed rows=%d attempt=%d", len(batch), attempt)
-                if self._stopping.is_set() and attempt >= 3:
-                    log.error("ledger_write_abandoned rows=%d", len(batch))
-                    return
-                time.sleep(min(0.5 * attempt, 5.0))
+                log.exception("ledger_update_dropped task_id=%s", next(iter(part.tasks)))

@@ -44,7 +44,8 @@ def short_consumer_timeout():
 def test_delay_and_retry_longer_than_consumer_timeout_run_once_on_time(
     short_consumer_timeout, start_workers, client, rabbit, probe_log
 ):
-    # Given a worker that holds a delayed message at most 1.5 s at a time
+    # Given a worker that holds a delayed message at most 1.5 s at a time (the client keeps its
+    # default hold of 600 s: the worker must not rely on senders to cap it)
     group = start_workers(queues=["refresh"], TICKWORK_DELAY_HOLD_SECONDS="1.5")
     # When a message is delayed by 3x the consumer timeout, and a failing one retries after 3x too
     sent_at = time.time()

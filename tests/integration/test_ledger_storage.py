@@ -150,3 +150,19 @@ def test_running_task_of_a_silent_worker_is_reconciled(writer, database_url):
         assert reconcile_dead_workers(session=session, heartbeat_s=5) == 1
     assert (task(database_url, "lost").state, task(database_url, "lost").error_type) == ("retrying", "WorkerLost")
     assert task(database_url, "fine").state == "running"
+
+
+def test_several_waiting_updates_in_one_flush_are_written(writer, database_url):
+    for i in range(3):
+        writer.record(f"w{i}", identity(state="pending", scheduled_for=NOW), weak=True)
+    writer.flush()
+    assert [task(database_url, f"w{i}").state for i in range(3)] == ["pending"] * 3
+
+
+def test_a_refused_update_is_dropped_alone_and_the_others_are_written(writer, database_url):
+    writer.record("good", identity(state="running"))
+    writer.record("bad", identity(state="running", actor=None))  # NOT NULL: the database refuses it
+    writer.flush()
+    writer.record("later", identity(state="running"))
+    writer.flush()
+    assert task(database_url, "good").state == "running" and task(database_url, "later").state == "running"

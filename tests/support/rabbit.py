@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pika
+import pika.exceptions
 
 from services.client import declare_topology
 from services.topology import QUEUES, dead_letter_queue, delay_queue
@@ -49,7 +51,9 @@ class Rabbit:
 
     def close(self) -> None:
         if self.connection.is_open:
-            self.connection.close()
+            # A test that restarted the broker has already lost this connection.
+            with contextlib.suppress(pika.exceptions.AMQPError):
+                self.connection.close()
 
     def purge_all(self) -> None:
         for queue in QUEUES:
