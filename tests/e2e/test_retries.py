@@ -65,3 +65,14 @@ def test_sender_can_override_the_retry_policy_for_one_message(start_workers, cli
     client.send("probe_flaky", {"tag": "no-retry", "fail_times": 5}, retry={"max_retries": 0})
     wait_for(lambda: rabbit.depth("refresh.XQ") == 1, 5, "the dead letter")
     assert len(attempts(probe_log, "no-retry")) == 1
+
+
+def test_task_over_its_time_limit_is_interrupted(start_workers, client, rabbit, probe_log):
+    # Given a 5-second task sent with a 0.5 s time limit and no retries
+    start_workers(queues=["refresh"])
+    client.send("probe_busy", {"tag": "slow", "seconds": 5}, time_limit_s=0.5, retry={"max_retries": 0})
+    # Then it is interrupted and dead-lettered long before it could finish
+    wait_for(lambda: rabbit.depth("refresh.XQ") == 1, 4, "the dead letter")
+    [(properties, _)] = rabbit.dead_letters("refresh")
+    assert properties.headers["x-tickwork-error-type"] == "TimeLimitExceeded"
+    assert not [r for r in read_probe_log(probe_log) if r.get("event") == "done"]
