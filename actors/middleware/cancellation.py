@@ -35,7 +35,13 @@ class Cancellation(Middleware):
         self.database_url = database_url
         self.listener: CancellationListener | None = None
 
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        # Before any consumer starts: a message cancelled while no worker ran must be known
+        # before it can be delivered.
+        self._reload()
+
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        # Listening starts after consumers do, so the listener reloads once bound (see CancellationListener).
         self.listener = CancellationListener(self.rabbitmq_url, on_cancel=self.registry.cancel, on_connect=self._reload)
         self.listener.start()
         if not self.listener.ready.wait(10):

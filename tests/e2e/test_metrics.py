@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.workers import read_probe_log, wait_for
+from tests.support.workers import ROOT, read_probe_log, wait_for
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -86,3 +86,28 @@ def test_readiness_fails_when_the_database_is_unreachable(start_workers):
     status, body = get(f"http://127.0.0.1:{group.metrics_port}/readyz")
     assert status == 503
     assert body["broker"] == "ok" and body["database"].startswith("error")
+
+
+def test_every_metric_the_dashboards_may_use_is_exported(start_workers, client, probe_log):
+    # Given a worker that completed, retried, delayed and dead-lettered work
+    group = start_workers(queues=["refresh"])
+    client.send("probe_record", {"tag": "one"})
+    client.send("probe_record", {"tag": "later"}, delay_s=0.5)
+    client.send("probe_flaky", {"tag": "flaky", "fail_times": 1})
+    client.send("probe_fatal", {"tag": "fatal"})
+    wait_for(
+        lambda: (
+            {"one", "later"} <= {r["tag"] for r in read_probe_log(probe_log)}
+            and len([r for r in read_probe_log(probe_log) if r["tag"] == "flaky"]) == 2
+        ),
+        15,
+        "the work",
+    )
+    exported = {s.name for f in text_string_to_metric_families(group.metrics()) for s in f.samples}
+    # Then every dramatiq_/tickwork_ name of ops/known_metrics.txt is served
+    known = set()
+    for line in (ROOT / "ops" / "known_metrics.txt").read_text().splitlines():
+        name, _, kind = line.partition(" ")
+        if name.startswith(("tickwork_", "dramatiq_")):
+            known.add(f"{name}_bucket" if kind.strip() == "histogram" else name)
+    assert known and known <= exported, sorted(known - exported)
