@@ -1,0 +1,83 @@
+"""RabbitMQ for the benchmark: a throw-away virtual host and the few queue operations the runner needs."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import Iterable
+from urllib.parse import quote
+
+import pika
+
+BASE_URL = "amqp://guest:guest@127.0.0.1:5672"
+
+
+def rabbitmqctl(*args: str) -> str:
+    return subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+def create_vhost() -> tuple[str, str]:
+    """A fresh vhost: the benchmark never sees, nor disturbs, anyone else's queues."""
+    vhost = f"tickwork-bench-{uuid.uuid4().hex[:8]}"
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    return vhost, f"{BASE_URL}/{quote(vhost, safe='')}"
+
+
+def delete_vhost(vhost: str) -> None:
+    rabbitmqctl("delete_vhost", vhost)
+
+
+def server_version() -> str:
+    return rabbitmqctl("version").strip()
+
+
+class Rabbit:
+    """One connection to the bench vhost, for pre-loading, depth checks and purges."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.connection = pika.BlockingConnection(pika.URLParameters(url))
+        self.channel = self.connection.channel()
+
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()
+
+    def depth(self, queue: str) -> tuple[int, int]:
+        """(ready messages, consumers) of `queue`; unacknowledged deliveries are not counted."""
+        ok = self.channel.queue_declare(queue, passive=True).method
+        return ok.message_count, ok.consumer_count
+
+    def purge(self, *queues: str) -> None:
+        for queue in queues:
+            self.channel.queue_purge(queue)
+
+    def preload(self, queue: str, bodies: Iterable[bytes], *, priority: int | None = None, wait: bool = True) -> int:
+        """Publish persistent messages without confirms (fast), then (with `wait`, when nothing consumes
+        the queue) wait until RabbitMQ holds them all."""
+        properties = pika.BasicProperties(content_type="application/json", delivery_mode=2, priority=priority)
+        before = self.depth(queue)[0]
+        sent = 0
+        for body in bodies:
+            self.channel.basic_publish("", queue, body, properties)
+            sent += 1
+        if wait:
+            self.wait_depth(queue, before + sent)
+        return sent
+
+    def wait_depth(self, queue: str, expected: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while (ready := self.depth(queue)[0]) < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{queue}: {ready} messages ready, expected {expected}")
+            time.sleep(0.05)
+
+    def wait_consumers(self, queue: str, expected: int, timeout: float = 60) -> None:
+        """Wait until `expected` consumers listen on `queue` (worker processes are really up)."""
+        deadline = time.monotonic() + timeout
+        while self.depth(queue)[1] < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{queue}: fewer than {expected} consumers after {timeout} s")
+            time.sleep(0.05)
