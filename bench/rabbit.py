@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 from urllib.parse import quote
 
 import pika
 
 BASE_URL = "amqp://guest:guest@127.0.0.1:5672"
+T = TypeVar("T")
 
 
 def rabbitmqctl(*args: str) -> str:
@@ -26,7 +28,15 @@ def create_vhost() -> tuple[str, str]:
 
 
 def delete_vhost(vhost: str) -> None:
-    rabbitmqctl("delete_vhost", vhost)
+    """Delete the vhost; a few tries, since the shared broker may be restarting (tests stop_app it)."""
+    for attempt in range(5):
+        try:
+            rabbitmqctl("delete_vhost", vhost)
+            return
+        except subprocess.SubprocessError as error:
+            if attempt == 4:
+                print(f"bench: could not delete vhost {vhost} ({error}); run: rabbitmqctl delete_vhost {vhost}")
+            time.sleep(2)
 
 
 def server_version() -> str:
@@ -34,29 +44,50 @@ def server_version() -> str:
 
 
 class Rabbit:
-    """One connection to the bench vhost, for pre-loading, depth checks and purges."""
+    """One connection to the bench vhost, for pre-loading, depth checks and purges. Other users of the
+    broker restart it now and then (tests of reconnection): every operation reconnects once."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.connection = pika.BlockingConnection(pika.URLParameters(url))
-        self.channel = self.connection.channel()
+        self.connection: pika.BlockingConnection | None = None
+        self._connect()
+
+    def _connect(self) -> None:
+        self.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.connection = pika.BlockingConnection(pika.URLParameters(self.url))
+                self.channel = self.connection.channel()
+                return
+            except pika.exceptions.AMQPConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+
+    def _retrying(self, operation: Callable[[], T]) -> T:
+        try:
+            return operation()
+        except (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError):
+            self._connect()
+            return operation()
 
     def close(self) -> None:
-        if self.connection.is_open:
+        if self.connection is not None and self.connection.is_open:
             self.connection.close()
 
     def depth(self, queue: str) -> tuple[int, int]:
         """(ready messages, consumers) of `queue`; unacknowledged deliveries are not counted."""
-        ok = self.channel.queue_declare(queue, passive=True).method
+        ok = self._retrying(lambda: self.channel.queue_declare(queue, passive=True)).method
         return ok.message_count, ok.consumer_count
 
     def purge(self, *queues: str) -> None:
         for queue in queues:
-            self.channel.queue_purge(queue)
+            self._retrying(lambda queue=queue: self.channel.queue_purge(queue))
 
     def preload(self, queue: str, bodies: Iterable[bytes], *, priority: int | None = None, wait: bool = True) -> int:
         """Publish persistent messages without confirms (fast), then (with `wait`, when nothing consumes
-        the queue) wait until RabbitMQ holds them all."""
+        the queue) wait until RabbitMQ holds them all. Not retried: the caller starts over."""
         properties = pika.BasicProperties(content_type="application/json", delivery_mode=2, priority=priority)
         before = self.depth(queue)[0]
         sent = 0

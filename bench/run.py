@@ -56,7 +56,12 @@ def run_all(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     throughput.declare(ctx)
     for round_ in range(1, args.rounds + 1):
         for setup in throughput.SETUPS:
-            result = throughput.run(ctx, setup, n)
+            try:
+                result = throughput.run(ctx, setup, n)
+            except Exception as error:
+                # Once, e.g. for a broker restarted by someone else mid-run; twice means it is broken.
+                say(f"[round {round_}] {setup.label}: {type(error).__name__}: {error}; running it again")
+                result = throughput.run(ctx, setup, n)
             results[setup.key].append(result)
             say(
                 f"[round {round_}] {setup.label:<22} {result['rate']:>8,.0f} msg/s first→last "

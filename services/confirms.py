@@ -44,9 +44,10 @@ class ConfirmedPublisher:
         deadline = time.monotonic() + timeout_s
         while len(self._awaiting) >= self.window:
             self._process(deadline)
+        # Recorded before publishing: pika may read this message's confirm while still sending it.
+        tag, self._next_tag = self._next_tag, self._next_tag + 1
+        self._awaiting[tag] = properties.message_id
         self._channel.basic_publish("", routing_key, body, properties, mandatory=True)
-        self._awaiting[self._next_tag] = properties.message_id
-        self._next_tag += 1
 
     def wait(self, *, timeout_s: float) -> None:
         """Block until every published message is confirmed (or refused)."""
