@@ -64,7 +64,8 @@ class _Outgoing:
     sent: SentMessage
     routing_key: str
     body: bytes
-    envelope: dict[str, Any]
+    properties: pika.BasicProperties
+    kwargs: dict[str, Any]
 
 
 class TickworkClient:
@@ -140,8 +141,8 @@ class TickworkClient:
     ) -> None:
         """Publish a raw body to a queue of the topology, confirmed, with reconnects."""
         sent = SentMessage(message_id, "", routing_key, Priority.from_amqp(priority), None)
-        envelope = {"options": {"broker_priority": priority}, "headers": headers}
-        self._publish_confirmed([_Outgoing(sent, routing_key, body, envelope)], window=1)
+        properties = _properties(message_id, priority, headers)
+        self._publish_confirmed([_Outgoing(sent, routing_key, body, properties, {})], window=1)
 
     # -- internals --------------------------------------------------------------------------------
     def _prepare(self, request: Send) -> _Outgoing:
@@ -163,7 +164,8 @@ class TickworkClient:
             envelope["queue_name"] = routing_key = delay_queue(spec.queue)
         level = Priority.from_amqp(envelope["options"]["broker_priority"])
         sent = SentMessage(envelope["message_id"], spec.name, spec.queue, level, due_at_ms)
-        return _Outgoing(sent, routing_key, encode(envelope), envelope)
+        properties = _properties(sent.message_id, envelope["options"]["broker_priority"])
+        return _Outgoing(sent, routing_key, encode(envelope), properties, envelope["kwargs"])
 
     def _publish_confirmed(self, outgoing: list[_Outgoing], *, window: int) -> None:
         timeout_s = self._settings.tickwork_publish_timeout_seconds
@@ -174,7 +176,7 @@ class TickworkClient:
                 try:
                     publisher = self._ensure_publisher(window)
                     for item in remaining:
-                        publisher.publish(item.routing_key, item.body, _properties(item), timeout_s=timeout_s)
+                        publisher.publish(item.routing_key, item.body, item.properties, timeout_s=timeout_s)
                     publisher.wait(timeout_s=timeout_s)
                     refused = {
                         m: why
@@ -215,7 +217,7 @@ class TickworkClient:
                     actor=item.sent.actor,
                     queue=item.sent.queue,
                     priority=item.sent.priority.value,
-                    args=item.envelope["kwargs"],
+                    args=item.kwargs,
                     scheduled_for=datetime.fromtimestamp(due / 1000, UTC) if due else None,
                 )
 
@@ -237,13 +239,13 @@ class TickworkClient:
                 log.debug("close_failed", exc_info=True)
 
 
-def _properties(item: _Outgoing) -> pika.BasicProperties:
+def _properties(message_id: str, priority: int | None, headers: dict[str, Any] | None = None) -> pika.BasicProperties:
     return pika.BasicProperties(
         content_type="application/json",
         delivery_mode=pika.DeliveryMode.Persistent,
-        priority=item.envelope["options"].get("broker_priority"),
-        message_id=item.sent.message_id,
-        headers=item.envelope.get("headers"),
+        priority=priority,
+        message_id=message_id,
+        headers=headers,
     )
 
 

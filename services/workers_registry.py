@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -9,6 +11,12 @@ from sqlmodel import Session, col, select
 
 from services.ledger.states import TaskState
 from services.storage.models import Task, WorkerProcess
+
+
+def this_worker_id() -> str:
+    """How this process is known in the registry and in the ledger's `worker` column."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
 
 # A worker silent for this many heartbeats is dead (a GC pause or a busy CPU is not death).
 MISSED_HEARTBEATS = 6

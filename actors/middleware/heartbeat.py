@@ -15,7 +15,7 @@ from dramatiq.middleware import Middleware
 
 from services.ledger.tasks import purge_finished
 from services.storage.db import session_scope
-from services.workers_registry import heartbeat, mark_stopped, reconcile_dead_workers, register
+from services.workers_registry import heartbeat, mark_stopped, reconcile_dead_workers, register, this_worker_id
 
 log = logging.getLogger("tickwork.workers")
 
@@ -36,7 +36,7 @@ class WorkerHeartbeat(Middleware):
         self._last_purge = datetime.min.replace(tzinfo=UTC)
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = this_worker_id()
         queues = sorted(worker.consumer_whitelist or broker.get_declared_queues())
         try:
             with session_scope(self.database_url) as session:

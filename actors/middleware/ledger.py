@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import sys
 import traceback
 from datetime import UTC, datetime
@@ -29,6 +27,7 @@ from services.ledger.states import TaskState
 from services.ledger.writer import LedgerWriter
 from services.priority import Priority
 from services.storage.migrate import is_current
+from services.workers_registry import this_worker_id
 
 log = logging.getLogger("tickwork.ledger")
 
@@ -105,7 +104,7 @@ class TaskLedger(Middleware):
         if not is_current(self.database_url):
             print("tickwork: the database is not migrated; run `tickwork db upgrade` first", file=sys.stderr)
             raise SystemExit(2)
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = this_worker_id()
         self.writer = LedgerWriter(
             self.database_url, flush_interval_s=self.flush_interval_s, log_limits=self.log_limits
         )

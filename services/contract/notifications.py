@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, Field
 
 from services.contract.fields import EmailAddress, Id
-from services.contract.spec import ActorSpec, Payload
+from services.contract.spec import ActorSpec, NoArguments, Payload
 from services.priority import Priority
 
 Severity = Literal["info", "warning", "critical"]
@@ -39,10 +39,6 @@ class WebhookCallback(Payload):
 class GenerateDigest(Payload):
     account_id: Id | None = Field(None, description="None sends every account's digest")
     day: date | None = None
-
-
-class NoArguments(Payload):
-    pass
 
 
 NOTIFICATION_ACTORS = [

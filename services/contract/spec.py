@@ -22,6 +22,10 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class NoArguments(Payload):
+    """The payload of an actor that takes no arguments: any key is refused."""
+
+
 @dataclass(frozen=True)
 class ActorSpec:
     """One actor: where its messages go, how urgent they are, how it fails and what it takes."""

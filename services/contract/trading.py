@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.contract.fields import Id
-from services.contract.spec import ActorSpec, Payload
+from services.contract.spec import ActorSpec, NoArguments, Payload
 from services.priority import Priority
 from services.task_classes import DEFAULT, REALTIME
 
@@ -20,10 +20,6 @@ class CheckRiskLimits(Payload):
 
 class RunBot(Payload):
     bot_id: Id
-
-
-class NoArguments(Payload):
-    pass
 
 
 TRADING_ACTORS = [
