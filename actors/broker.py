@@ -25,6 +25,7 @@ from actors.middleware.metrics import TickworkMetrics
 from actors.middleware.prefetch import Prefetch
 from actors.middleware.priority import DefaultPriority
 from actors.middleware.retries import RetryPolicyMiddleware
+from actors.middleware.scheduled_runs import ScheduledRuns
 from actors.middleware.validation import PayloadValidation
 from actors.rabbitmq import TickworkBroker
 from services.errors import SettingsError
@@ -58,6 +59,7 @@ def build_broker(settings: Settings) -> TickworkBroker:
         TickworkMetrics(metrics_dir=settings.tickwork_metrics_dir),
         PayloadValidation(),
         AgeLimit(),
+        ScheduledRuns(),
         *ledger,
         DefaultPriority(),
         TimeLimit(),

@@ -23,7 +23,7 @@ import pika.exceptions
 
 from services.confirms import ConfirmedPublisher, ConfirmTimeout
 from services.contract import CONTRACT, Contract
-from services.contract.envelope import encode, new_message
+from services.contract.envelope import ScheduleStamp, encode, new_message
 from services.delays import parked_options
 from services.errors import PublishFailed
 from services.priority import Priority
@@ -46,6 +46,7 @@ class Send:
     retry: dict[str, Any] | None = None
     time_limit_s: float | None = None
     message_id: str | None = None
+    schedule: ScheduleStamp | None = None  # set by the scheduler: this is a run of a periodic job
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class _Outgoing:
     body: bytes
     properties: pika.BasicProperties
     kwargs: dict[str, Any]
+    scheduled_for: datetime | None = None  # a delayed message's due time, or a scheduled run's tick
 
 
 class TickworkClient:
@@ -154,6 +156,7 @@ class TickworkClient:
             retry=request.retry,
             time_limit_s=request.time_limit_s,
             message_id=request.message_id,
+            schedule=request.schedule,
         )
         routing_key, due_at_ms = spec.queue, None
         if request.delay_s is not None and request.delay_s > 0:
@@ -165,7 +168,10 @@ class TickworkClient:
         level = Priority.from_amqp(envelope["options"]["broker_priority"])
         sent = SentMessage(envelope["message_id"], spec.name, spec.queue, level, due_at_ms)
         properties = _properties(sent.message_id, envelope["options"]["broker_priority"])
-        return _Outgoing(sent, routing_key, encode(envelope), properties, envelope["kwargs"])
+        scheduled_for = datetime.fromtimestamp(due_at_ms / 1000, UTC) if due_at_ms else None
+        if request.schedule is not None:
+            scheduled_for = request.schedule.scheduled_at
+        return _Outgoing(sent, routing_key, encode(envelope), properties, envelope["kwargs"], scheduled_for)
 
     def _publish_confirmed(self, outgoing: list[_Outgoing], *, window: int) -> None:
         timeout_s = self._settings.tickwork_publish_timeout_seconds
@@ -210,7 +216,6 @@ class TickworkClient:
         assert self._ledger_url is not None
         with session_scope(self._ledger_url) as session:
             for item in outgoing:
-                due = item.sent.due_at_ms
                 record_submitted(
                     session=session,
                     message_id=item.sent.message_id,
@@ -218,7 +223,7 @@ class TickworkClient:
                     queue=item.sent.queue,
                     priority=item.sent.priority.value,
                     args=item.kwargs,
-                    scheduled_for=datetime.fromtimestamp(due / 1000, UTC) if due else None,
+                    scheduled_for=item.scheduled_for,
                 )
 
     def _ensure_publisher(self, window: int) -> ConfirmedPublisher:

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # Workers heartbeat this often; one silent for six heartbeats is dead and its tasks reconciled.
     tickwork_heartbeat_seconds: float = Field(5.0, gt=0, le=300)
 
+    # -- scheduler --------------------------------------------------------------------------------
+    # The scheduler process serves its Prometheus series here (0 turns the endpoint off).
+    tickwork_scheduler_metrics_port: int = Field(9192, ge=0, le=65535)
+
     @field_validator("rabbitmq_url")
     @classmethod
     def _amqp_scheme(cls, value: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from services.ledger.states import TaskState
+from services.storage.db import as_utc
 from services.storage.models import Task, WorkerProcess
 
 
@@ -49,7 +50,7 @@ def mark_stopped(*, session: Session, worker_id: str) -> None:
 
 def is_dead(worker: WorkerProcess, now: datetime, heartbeat_s: float) -> bool:
     """Whether a worker that has not stopped missed too many heartbeats."""
-    heartbeat_at = worker.heartbeat_at if worker.heartbeat_at.tzinfo else worker.heartbeat_at.replace(tzinfo=UTC)
+    heartbeat_at = as_utc(worker.heartbeat_at)
     return worker.stopped_at is None and now - heartbeat_at > timedelta(seconds=MISSED_HEARTBEATS * heartbeat_s)
 
 

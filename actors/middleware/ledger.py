@@ -18,6 +18,7 @@ from actors.cancellations import CancelRegistry
 from actors.encoder import REJECTED_ACTOR, REJECTION
 from actors.middleware.age_limit import TOO_OLD
 from actors.middleware.cancellation import CANCELLED
+from actors.middleware.scheduled_runs import OUTDATED
 from actors.task_context import TaskContext, bind, bound_task
 from services.delays import DUE_AT
 from services.errors import TaskCancelled
@@ -180,14 +181,14 @@ class TaskLedger(Middleware):
         now = datetime.now(UTC)
         if message.options.get(CANCELLED):
             self._record(message, {"state": TaskState.CANCELLED.value, "finished_at": now})
-        elif message.options.get(TOO_OLD):
+        elif message.options.get(TOO_OLD) or message.options.get(OUTDATED):
             self._record(
                 message,
                 {
                     "state": TaskState.SKIPPED.value,
                     "finished_at": now,
-                    "error_type": "TooOld",
-                    "error_message": message.options[TOO_OLD],
+                    "error_type": "TooOld" if message.options.get(TOO_OLD) else "Outdated",
+                    "error_message": message.options.get(TOO_OLD) or message.options[OUTDATED],
                 },
             )
         elif message.options.get(REJECTION):

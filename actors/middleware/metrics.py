@@ -17,6 +17,8 @@ from dramatiq.common import current_millis, q_name
 from actors.encoder import REJECTION
 from actors.metrics_dir import prepare_run_dir
 from actors.middleware.cancellation import CANCELLED
+from actors.middleware.scheduled_runs import OUTDATED
+from actors.timetable import JOB_NAMES
 from services.contract import CONTRACT
 from services.errors import TaskCancelled
 from services.topology import QUEUES
@@ -100,6 +102,12 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         self.dead_letters = prom.Counter(
             "tickwork_dead_letters_total", "Messages dead-lettered, by reason.", [*labels, "reason"], registry=registry
         )
+        self.schedule_skipped = prom.Counter(
+            "tickwork_schedule_skipped_total",
+            "Scheduled runs too late to matter, by reason (outdated: delivered after the job's grace).",
+            ["job", "reason"],
+            registry=registry,
+        )
         self.in_flight = prom.Gauge(
             "tickwork_tasks_in_flight", "Tasks running now.", labels, registry=registry, multiprocess_mode="livesum"
         )
@@ -151,6 +159,9 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         else:
             state = "failed" if message.failed else "skipped"
         series.tasks[state].inc()
+        if message.options.get(OUTDATED):
+            job = message.options.get("job")
+            self.schedule_skipped.labels(job if job in JOB_NAMES else "unknown", "outdated").inc()
 
     def after_nack(self, broker: Any, message: Any) -> None:
         if message.actor_name in CONTRACT:

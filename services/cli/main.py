@@ -1,4 +1,4 @@
-"""`tickwork`: run the engine, send work, export the contract, migrate the database."""
+"""`tickwork`: run the engine and its scheduler, send work, control jobs, export the contract, migrate."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from services.cli.dlq import dlq
+from services.cli.jobs import jobs, scheduler
 from services.cli.settings import Failure, settings_or_exit
 from services.cli.tasks import tasks, workers
 from services.errors import TickworkError
@@ -148,6 +149,8 @@ def db_upgrade(revision: str) -> None:
 main.add_command(tasks)
 main.add_command(workers)
 main.add_command(dlq)
+main.add_command(jobs)
+main.add_command(scheduler)
 
 
 @main.command()

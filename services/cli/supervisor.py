@@ -1,4 +1,4 @@
-"""Runs every worker group of the main job as child processes and stops them together."""
+"""Runs the main job: every worker group and the scheduler, as child processes stopped together."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def run_worker_groups(settings: Settings, *, first_metrics_port: int) -> int:
             flush=True,
         )
 
+    tickwork = shutil.which("tickwork") or str(Path(sys.executable).with_name("tickwork"))
+    children.append(("scheduler", subprocess.Popen([tickwork, "scheduler"], start_new_session=True)))
+    print(
+        f"tickwork: scheduler            metrics http://127.0.0.1:{settings.tickwork_scheduler_metrics_port}/metrics",
+        flush=True,
+    )
+
     stopping = False
 
     def stop(signum: int, _frame: object) -> None:
@@ -45,7 +52,7 @@ def run_worker_groups(settings: Settings, *, first_metrics_port: int) -> int:
         exited = [(name, child.returncode) for name, child in children if child.poll() is not None]
         if exited:
             name, status = exited[0]
-            print(f"tickwork: worker group {name} exited with status {status}; stopping the others", flush=True)
+            print(f"tickwork: {name} exited with status {status}; stopping the others", flush=True)
             break
         time.sleep(0.5)
     for _, child in children:

@@ -6,6 +6,10 @@ Tickwork reads these `options` (all optional for a sender):
     broker_priority  int 0..3, the AMQP priority (the client sets it from the priority level)
     retry_policy     {"max_retries", "first_delay_s", "max_delay_s", "jitter"}: overrides for one message
     time_limit       milliseconds, overrides the actor's time limit for one message
+    job              the timetable job a scheduled run belongs to
+    scheduled_at     ISO-8601 time of the run's tick (periodiq's option name)
+    skip_after_ms    Unix milliseconds: a first delivery later than this is skipped as outdated
+                     (a retry is not: it is late by design)
 It writes `retries`, `traceback`, `due_at_ms` and, in a dead-letter queue, `dead_letter`.
 """
 
@@ -14,6 +18,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from services.contract.spec import ActorSpec
@@ -32,6 +38,21 @@ ENVELOPE_FIELDS = {
 }
 
 
+@dataclass(frozen=True)
+class ScheduleStamp:
+    """Marks a message as one run of a periodic job."""
+
+    job: str
+    scheduled_at: datetime
+    skip_after: datetime | None = None
+
+    def as_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"job": self.job, "scheduled_at": self.scheduled_at.isoformat()}
+        if self.skip_after is not None:
+            options["skip_after_ms"] = int(self.skip_after.timestamp() * 1000)
+        return options
+
+
 def new_message(
     spec: ActorSpec,
     kwargs: dict[str, Any],
@@ -40,6 +61,7 @@ def new_message(
     retry: dict[str, Any] | None = None,
     time_limit_s: float | None = None,
     message_id: str | None = None,
+    schedule: ScheduleStamp | None = None,
 ) -> dict[str, Any]:
     """A contract-checked envelope for `spec`; raises PayloadInvalid before anything is sent."""
     payload = spec.validate(kwargs)
@@ -54,6 +76,8 @@ def new_message(
         if not 0 < time_limit_s <= 24 * 3600:
             raise PayloadInvalid("time_limit must be between 0 and 86400 seconds")
         options["time_limit"] = int(time_limit_s * 1000)
+    if schedule is not None:
+        options.update(schedule.as_options())
     return {
         "queue_name": spec.queue,
         "actor_name": spec.name,
@@ -100,3 +124,6 @@ def check_options(options: dict[str, Any]) -> None:
     limit = options.get("time_limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0):
         raise PayloadInvalid("options.time_limit must be a positive number of milliseconds")
+    skip_after = options.get("skip_after_ms")
+    if skip_after is not None and (not isinstance(skip_after, int) or isinstance(skip_after, bool)):
+        raise PayloadInvalid("options.skip_after_ms must be Unix milliseconds")

@@ -43,7 +43,7 @@ class RefreshBenchmark(Payload):
 
 
 class CalculateMetrics(Payload):
-    portfolio_id: Id
+    portfolio_id: Id | None = Field(None, description="None calculates every portfolio's metrics")
     days: int = Field(365, ge=2, le=3650)
 
 

@@ -47,14 +47,43 @@ def record_submitted(
     scheduled_for: datetime | None = None,
 ) -> None:
     """A `pending` row for a task a client is about to send; never overwrites a row a worker wrote."""
+    _insert_new(session, _new_row(message_id, actor, queue, priority, args, scheduled_for, TaskState.PENDING))
+
+
+def record_skipped(
+    *,
+    session: Session,
+    message_id: str,
+    actor: str,
+    queue: str,
+    priority: str,
+    args: dict[str, Any],
+    scheduled_for: datetime,
+    reason: str,
+) -> None:
+    """A `skipped` row for a scheduled run that was never sent because it was too late to matter."""
+    row = _new_row(message_id, actor, queue, priority, args, scheduled_for, TaskState.SKIPPED)
+    row.update(finished_at=row["created_at"], error_type="Missed", error_message=reason[:4000])
+    _insert_new(session, row)
+
+
+def _new_row(
+    message_id: str,
+    actor: str,
+    queue: str,
+    priority: str,
+    args: dict[str, Any],
+    scheduled_for: datetime | None,
+    state: TaskState,
+) -> dict[str, Any]:
     now = datetime.now(UTC)
-    values = {
+    return {
         "message_id": message_id,
         "actor": actor,
         "queue": queue,
         "priority": priority,
         "args": redact(args),
-        "state": TaskState.PENDING.value,
+        "state": state.value,
         "attempts": 0,
         "progress": 0.0,
         "created_at": now,
@@ -62,8 +91,11 @@ def record_submitted(
         "scheduled_for": scheduled_for,
         "log_tail": "",
     }
+
+
+def _insert_new(session: Session, row: dict[str, Any]) -> None:
     statement = dialect_insert(session.get_bind().dialect.name, Task)
-    session.execute(statement.values(values).on_conflict_do_nothing(index_elements=["message_id"]))
+    session.execute(statement.values(row).on_conflict_do_nothing(index_elements=["message_id"]))
 
 
 def get_task(*, session: Session, message_id: str) -> Task:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from sqlalchemy import event
@@ -45,3 +46,8 @@ def session_scope(url: str) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def as_utc(value: datetime) -> datetime:
+    """A timestamp read back from the database, made aware: SQLite returns them naive (in UTC)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -82,3 +82,63 @@ class DeadLetterAction(SQLModel, table=True):
     count: int = 0
     requested_by: str = Field(max_length=128)
     at: datetime = _utc()
+
+
+class ScheduledJob(SQLModel, table=True):
+    """A timetable job as the scheduler last saw it, with its runtime state (paused or not).
+
+    The scheduler writes the definition columns at start-up and `next_run_at` as it goes; operators
+    write `paused`. The API and CLI read jobs from here, so they need neither periodiq nor the actors."""
+
+    __tablename__ = "scheduled_jobs"
+
+    name: str = Field(primary_key=True, max_length=64)
+    actor: str = Field(max_length=128)
+    schedule: str = Field(max_length=200)  # human-readable: cron spec, timezone and market gate
+    args: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    grace_s: float
+    overdue_after_s: float
+    description: str = Field(default="", max_length=500)
+    active: bool = True  # False while the actor is not implemented in this deployment
+    paused: bool = False
+    paused_by: str | None = Field(default=None, max_length=128)
+    paused_at: datetime | None = _utc(default=None)
+    resumed_at: datetime | None = _utc(default=None)
+    next_run_at: datetime | None = _utc(default=None)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class ScheduledRun(SQLModel, table=True):
+    """One tick of one job (or a manual trigger). The primary key is the claim: of two schedulers,
+    the one whose insert lands sends the message."""
+
+    __tablename__ = "scheduled_runs"
+    __table_args__ = (Index("ix_scheduled_runs_message", "message_id"),)
+
+    job: str = Field(primary_key=True, max_length=64)
+    due_at: datetime = _utc(primary_key=True)
+    kind: str = Field(max_length=16)  # scheduled | manual
+    outcome: str = Field(max_length=16)  # claimed | sent | skipped
+    message_id: str = Field(max_length=128)
+    scheduler: str = Field(max_length=128)
+    claimed_at: datetime = _utc()
+    sent_at: datetime | None = _utc(default=None)
+    detail: str | None = Field(default=None, max_length=500)
+
+
+class Alert(SQLModel, table=True):
+    """An alert raised by a check (an overdue job, ...): open until its condition clears."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_key_open", "key", "resolved_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200)  # what it is about, e.g. "job_overdue:prices-extended-hours"
+    kind: str = Field(max_length=64)
+    severity: str = Field(max_length=16)  # info | warning | critical
+    title: str = Field(max_length=200)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    raised_at: datetime = _utc()
+    last_seen_at: datetime = _utc()
+    resolved_at: datetime | None = _utc(default=None)
