@@ -146,8 +146,13 @@ class Scheduler:
             message_id = store.claim_run(
                 session=session, job=job.name, due_at=due_at, kind="scheduled", scheduler=self.scheduler_id, now=now
             )
+            unconfirmed = message_id is None and store.claim_pending(session=session, job=job.name, due_at=due_at)
         if message_id is None:
-            return None  # another scheduler has this tick
+            # Another scheduler has this tick. Until it confirms the send, look again: if it died
+            # holding the claim, this scheduler takes over once the claim is stale.
+            if unconfirmed:
+                self._retry_later(job, due_at)
+            return None
         stamp = ScheduleStamp(job.name, due_at, skip_after=due_at + job.grace)
         try:
             self.send([Send(job.actor, dict(job.kwargs), message_id=message_id, schedule=stamp)])
@@ -155,7 +160,7 @@ class Scheduler:
             log.exception("job %s: sending the run due %s failed; it is retried while in grace", job.name, due_at)
             with session_scope(self.database_url) as session:
                 store.release_claim(session=session, job=job.name, due_at=due_at)
-            self._cursor[job.name] = min(self._cursor[job.name], due_at - timedelta(microseconds=1))
+            self._retry_later(job, due_at)
             return None
         sent_at = self.clock()
         with session_scope(self.database_url) as session:
@@ -164,6 +169,10 @@ class Scheduler:
             self.metrics.sent(job.name, lag_s=max(0.0, (sent_at - due_at).total_seconds()))
         log.info("job %s: sent %s due %s", job.name, job.actor, due_at.isoformat())
         return RunRecord(job.name, due_at, store.Outcome.SENT, message_id)
+
+    def _retry_later(self, job: Job, due_at: datetime) -> None:
+        """Consider `due_at` again at the next tick (it is dropped once past the job's grace)."""
+        self._cursor[job.name] = min(self._cursor[job.name], due_at - timedelta(microseconds=1))
 
     def _skip_missed(self, job: Job, late: list[datetime], now: datetime) -> RunRecord | None:
         detail = (

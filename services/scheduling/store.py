@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import CursorResult, delete, func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from services.errors import TickworkError
@@ -119,7 +119,9 @@ def claim_run(
         "detail": detail,
     }
     insert = dialect_insert(session.get_bind().dialect.name, ScheduledRun).values(row)
-    if _changed(session.execute(insert.on_conflict_do_nothing(index_elements=["job", "due_at"]))):
+    # RETURNING says whether a row was written (psycopg reports no rowcount for ON CONFLICT DO NOTHING).
+    claimed = insert.on_conflict_do_nothing(index_elements=["job", "due_at"]).returning(col(ScheduledRun.job))
+    if session.execute(claimed).first() is not None:
         return message_id
     takeover = (
         update(ScheduledRun)
@@ -130,12 +132,15 @@ def claim_run(
             col(ScheduledRun.claimed_at) < now - STALE_CLAIM,
         )
         .values(scheduler=scheduler, claimed_at=now)
+        .returning(col(ScheduledRun.job))
     )
-    return message_id if _changed(session.execute(takeover)) else None
+    return message_id if session.execute(takeover).first() is not None else None
 
 
-def _changed(result: object) -> bool:
-    return isinstance(result, CursorResult) and result.rowcount == 1
+def claim_pending(*, session: Session, job: str, due_at: datetime) -> bool:
+    """Whether the tick is claimed but its send not yet confirmed."""
+    run = session.get(ScheduledRun, (job, due_at))
+    return run is not None and run.outcome == Outcome.CLAIMED
 
 
 def mark_sent(*, session: Session, job: str, due_at: datetime, now: datetime) -> None:
