@@ -24,7 +24,6 @@ from actors.timetable import TIMETABLE
 from services.client import TickworkClient
 from services.errors import SettingsError
 from services.scheduling.jobs import Job
-from services.scheduling.metrics import SchedulerMetrics
 from services.scheduling.scheduler import Scheduler
 from services.settings import Settings, get_settings
 from services.storage.migrate import is_current
@@ -61,10 +60,14 @@ def run_scheduler(settings: Settings | None = None, stop: threading.Event | None
     active, waiting = split_timetable()
     for job in waiting:
         log.info("job %s is inactive: actor %s is not implemented yet", job.name, job.actor)
+    # Imported here, not at the top: `import actors` must not load prometheus_client before a
+    # worker has set its multiprocess folder (the client picks its storage at import time).
+    from prometheus_client import start_http_server
+
+    from services.scheduling.metrics import SchedulerMetrics
+
     metrics = SchedulerMetrics()
     if settings.tickwork_scheduler_metrics_port:
-        from prometheus_client import start_http_server
-
         start_http_server(settings.tickwork_scheduler_metrics_port, registry=metrics.registry)
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

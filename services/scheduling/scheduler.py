@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from services.client import Send, SentMessage
 from services.contract import CONTRACT
@@ -27,8 +28,10 @@ from services.ledger.tasks import record_skipped
 from services.scheduling import store
 from services.scheduling.jobs import Job
 from services.scheduling.market_hours import NYSE, NyseCalendar
-from services.scheduling.metrics import SchedulerMetrics
 from services.storage.db import as_utc, session_scope
+
+if TYPE_CHECKING:
+    from services.scheduling.metrics import SchedulerMetrics
 
 log = logging.getLogger("tickwork.scheduler")
 
