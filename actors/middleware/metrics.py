@@ -105,7 +105,7 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         self.schedule_skipped = prom.Counter(
             "tickwork_schedule_skipped_total",
             "Scheduled runs too late to matter, by reason (outdated: delivered after the job's grace).",
-            ["job", "reason"],
+            ["job_name", "reason"],  # not `job`, which is Prometheus's scrape-job label
             registry=registry,
         )
         self.in_flight = prom.Gauge(

@@ -1,6 +1,7 @@
 """The scheduler process's Prometheus series (served on TICKWORK_SCHEDULER_METRICS_PORT).
 
-Labels are job names from the timetable, so their number is bounded.
+Labels are job names from the timetable, so their number is bounded. The label is `job_name`, not
+`job`: Prometheus's own `job` label (the scrape job) would overwrite it.
 """
 
 from __future__ import annotations
@@ -26,29 +27,29 @@ class SchedulerMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.runs = Counter("tickwork_schedule_runs", "Runs sent by the scheduler", ["job"], registry=r)
+        self.runs = Counter("tickwork_schedule_runs", "Runs sent by the scheduler", ["job_name"], registry=r)
         self.skipped_runs = Counter(
             "tickwork_schedule_skipped",
             "Runs too late to matter, by reason (missed: no scheduler was up)",
-            ["job", "reason"],
+            ["job_name", "reason"],
             registry=r,
         )
         self.lag = Histogram(
             "tickwork_schedule_lag_seconds",
             "From a run's tick to its confirmed send",
-            ["job"],
+            ["job_name"],
             buckets=LAG_BUCKETS,
             registry=r,
         )
         self.last_success = Gauge(
-            "tickwork_schedule_last_success_timestamp", "Tick of the newest run that completed", ["job"], registry=r
+            "tickwork_schedule_last_success_timestamp", "Tick of the newest run that completed", ["job_name"], registry=r
         )
         self.since_success = Gauge(
-            "tickwork_schedule_seconds_since_success", "Now minus the newest successful tick", ["job"], registry=r
+            "tickwork_schedule_seconds_since_success", "Now minus the newest successful tick", ["job_name"], registry=r
         )
-        self.next_run = Gauge("tickwork_schedule_next_run_timestamp", "When the job runs next", ["job"], registry=r)
-        self.paused = Gauge("tickwork_schedule_paused", "1 while the job is paused", ["job"], registry=r)
-        self.overdue = Gauge("tickwork_schedule_overdue", "1 while the job is overdue", ["job"], registry=r)
+        self.next_run = Gauge("tickwork_schedule_next_run_timestamp", "When the job runs next", ["job_name"], registry=r)
+        self.paused = Gauge("tickwork_schedule_paused", "1 while the job is paused", ["job_name"], registry=r)
+        self.overdue = Gauge("tickwork_schedule_overdue", "1 while the job is overdue", ["job_name"], registry=r)
         self._refreshed = 0.0
 
     def sent(self, job: str, *, lag_s: float) -> None:

@@ -82,10 +82,10 @@ def test_two_scheduler_processes_send_one_run_per_tick_and_the_worker_completes_
     def scraped():
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as reply:
             body = reply.read().decode()
-        return 'tickwork_schedule_last_success_timestamp{job="job-monitor"}' in body and body
+        return 'tickwork_schedule_last_success_timestamp{job_name="job-monitor"}' in body and body
 
     body = wait_for(scraped, 20, "the last-success gauge", interval=1)
-    assert 'tickwork_schedule_overdue{job="job-monitor"} 0.0' in body
+    assert 'tickwork_schedule_overdue{job_name="job-monitor"} 0.0' in body
 
 
 def test_trigger_pause_and_resume_from_the_cli(start_workers, worker_env, database_url):
@@ -131,4 +131,4 @@ def test_a_scheduled_run_delivered_after_its_deadline_is_skipped(start_workers, 
     assert task.scheduled_for is not None
     time.sleep(0.2)
     assert not [r for r in read_probe_log(probe_log) if r["tag"] == "too-late"]
-    assert 'tickwork_schedule_skipped_total{job="unknown",reason="outdated"} 1.0' in group.metrics()
+    assert 'tickwork_schedule_skipped_total{job_name="unknown",reason="outdated"} 1.0' in group.metrics()
