@@ -26,8 +26,8 @@ LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 class SchedulerMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        r = self.registry
-        self.runs = Counter("tickwork_schedule_runs", "Runs sent by the scheduler", ["job_name"], registry=r)
+        r, by_job = self.registry, ["job_name"]
+        self.runs = Counter("tickwork_schedule_runs", "Runs sent by the scheduler", by_job, registry=r)
         self.skipped_runs = Counter(
             "tickwork_schedule_skipped",
             "Runs too late to matter, by reason (missed: no scheduler was up)",
@@ -42,14 +42,17 @@ class SchedulerMetrics:
             registry=r,
         )
         self.last_success = Gauge(
-            "tickwork_schedule_last_success_timestamp", "Tick of the newest run that completed", ["job_name"], registry=r
+            "tickwork_schedule_last_success_timestamp",
+            "Tick of the newest run that completed",
+            ["job_name"],
+            registry=r,
         )
         self.since_success = Gauge(
-            "tickwork_schedule_seconds_since_success", "Now minus the newest successful tick", ["job_name"], registry=r
+            "tickwork_schedule_seconds_since_success", "Now minus the newest successful tick", by_job, registry=r
         )
-        self.next_run = Gauge("tickwork_schedule_next_run_timestamp", "When the job runs next", ["job_name"], registry=r)
-        self.paused = Gauge("tickwork_schedule_paused", "1 while the job is paused", ["job_name"], registry=r)
-        self.overdue = Gauge("tickwork_schedule_overdue", "1 while the job is overdue", ["job_name"], registry=r)
+        self.next_run = Gauge("tickwork_schedule_next_run_timestamp", "When the job runs next", by_job, registry=r)
+        self.paused = Gauge("tickwork_schedule_paused", "1 while the job is paused", by_job, registry=r)
+        self.overdue = Gauge("tickwork_schedule_overdue", "1 while the job is overdue", by_job, registry=r)
         self._refreshed = 0.0
 
     def sent(self, job: str, *, lag_s: float) -> None:

@@ -110,7 +110,12 @@ class Scheduler:
         sleep, clock = sleep or stop.wait, self.clock
         self.start(clock())
         while not stop.is_set():
-            self.tick(clock())
+            try:
+                self.tick(clock())
+            except Exception:  # the database is away: keep going; unsent ticks stay due while in grace
+                log.exception("tick failed; retrying in %s s", self.idle_wake.total_seconds())
+                sleep(self.idle_wake.total_seconds())
+                continue
             upcoming = [at for at in self._next_run.values() if at is not None]
             wake = min([*upcoming, clock() + self.idle_wake])
             sleep(max(0.0, (wake - clock()).total_seconds()))
@@ -124,9 +129,13 @@ class Scheduler:
             with session_scope(self.database_url) as session:
                 paused = store.paused_jobs(session=session)
             for job in self.jobs:
-                self._cursor[job.name] = now
+                previous, self._cursor[job.name] = self._cursor[job.name], now
                 if due[job.name] and job.name not in paused:
-                    records += self._run_due(job, due[job.name], now)
+                    try:
+                        records += self._run_due(job, due[job.name], now)
+                    except Exception:
+                        self._cursor[job.name] = previous  # look at these ticks again next time
+                        raise
         else:
             for job in self.jobs:
                 self._cursor[job.name] = now

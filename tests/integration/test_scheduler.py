@@ -146,7 +146,7 @@ def test_runs_missed_while_no_scheduler_ran_are_recorded_as_one_skipped_run(data
     assert task.state == "skipped" and task.error_type == "Missed"
     assert (
         metrics.registry.get_sample_value(
-            "tickwork_schedule_skipped_total", {"job": "every-minute", "reason": "missed"}
+            "tickwork_schedule_skipped_total", {"job_name": "every-minute", "reason": "missed"}
         )
         == 59
     )
