@@ -14,6 +14,7 @@ Daylight-saving rules, for a spec read in a timezone that has them:
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -47,6 +48,8 @@ class Cron:
         object.__setattr__(self, "_dom_restricted", len(set(self.fields.dom)) < 31)
         object.__setattr__(self, "_dow_restricted", len(weekdays) < 7)
         object.__setattr__(self, "_every_hour", len(set(self.fields.hour)) == 24)
+        # A scheduler asks about the same few days at every tick: each day is worked out once.
+        object.__setattr__(self, "_days", {})
 
     def __str__(self) -> str:
         return f"{self.spec} ({self.tz.key})"
@@ -57,8 +60,11 @@ class Cron:
         last_day = until.astimezone(self.tz).date()
         previous: datetime | None = None
         while day <= last_day:
-            for instant in self._day_fire_times(day):
-                if after < instant <= until and instant != previous:
+            times = self._day_fire_times(day)
+            for instant in times[bisect_right(times, after) :]:
+                if instant > until:
+                    return
+                if instant != previous:
                     yield instant
                     previous = instant
             day += timedelta(days=1)
@@ -76,9 +82,16 @@ class Cron:
             return in_dom or in_dow  # cron's rule: either restricted field may match
         return in_dom and in_dow
 
-    def _day_fire_times(self, day: date) -> list[datetime]:
-        if not self._matches_day(day):
-            return []
+    def _day_fire_times(self, day: date) -> tuple[datetime, ...]:
+        days: dict[date, tuple[datetime, ...]] = self._days  # type: ignore[attr-defined]
+        times = days.get(day)
+        if times is None:
+            if len(days) > 64:
+                days.clear()
+            times = days[day] = tuple(self._compute_day(day)) if self._matches_day(day) else ()
+        return times
+
+    def _compute_day(self, day: date) -> list[datetime]:
         times: set[datetime] = set()
         for hour in self.fields.hour:
             for minute in self.fields.minute:

@@ -75,8 +75,10 @@ class SchedulerMetrics:
             overdue = {item.job for item in find_overdue(scheduler.jobs, session=session, now=now)}
         for job in scheduler.jobs:
             name = job.name
+            # Every job's series exist from the start (at zero), so dashboards and alerts see them.
             self.runs.labels(name)
             self.skipped_runs.labels(name, "missed")
+            self.lag.labels(name)
             if name in successes:
                 self.last_success.labels(name).set(successes[name].timestamp())
                 self.since_success.labels(name).set((now - successes[name]).total_seconds())

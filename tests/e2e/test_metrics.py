@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -88,7 +89,7 @@ def test_readiness_fails_when_the_database_is_unreachable(start_workers):
     assert body["broker"] == "ok" and body["database"].startswith("error")
 
 
-def test_every_metric_the_dashboards_may_use_is_exported(start_workers, client, probe_log):
+def test_every_metric_the_dashboards_may_use_is_exported(start_workers, client, probe_log, database_url):
     # Given a worker that completed, retried, delayed and dead-lettered work
     group = start_workers(queues=["refresh"])
     client.send("probe_record", {"tag": "one"})
@@ -104,10 +105,42 @@ def test_every_metric_the_dashboards_may_use_is_exported(start_workers, client, 
         "the work",
     )
     exported = {s.name for f in text_string_to_metric_families(group.metrics()) for s in f.samples}
-    # Then every dramatiq_/tickwork_ name of ops/known_metrics.txt is served
+    exported |= scheduler_metric_names(database_url)
+    # Then every dramatiq_/tickwork_ name of ops/known_metrics.txt is served (by workers or the scheduler)
     known = set()
     for line in (ROOT / "ops" / "known_metrics.txt").read_text().splitlines():
         name, _, kind = line.partition(" ")
         if name.startswith(("tickwork_", "dramatiq_")):
             known.add(f"{name}_bucket" if kind.strip() == "histogram" else name)
     assert known and known <= exported, sorted(known - exported)
+
+
+def scheduler_metric_names(database_url: str) -> set[str]:
+    """What a scheduler serves once it has started: its own registry, read the same way."""
+    from prometheus_client import generate_latest
+
+    from actors.timetable import TIMETABLE
+    from services.ledger.tasks import record_submitted
+    from services.scheduling import store
+    from services.scheduling.metrics import SchedulerMetrics
+    from services.scheduling.scheduler import Scheduler
+    from services.storage.db import session_scope
+    from services.storage.models import Task
+    from tests.support.scheduling import RecordingSender
+
+    metrics = SchedulerMetrics()
+    scheduler = Scheduler(
+        TIMETABLE, database_url=database_url, send=RecordingSender(), scheduler_id="t", metrics=metrics
+    )
+    now = datetime.now(UTC)
+    scheduler.start(now)
+    with session_scope(database_url) as session:  # one job has succeeded once
+        task_id = store.claim_run(session=session, job="job-monitor", due_at=now, kind="manual", scheduler="t", now=now)
+        record_submitted(
+            session=session, message_id=task_id, actor="monitor_jobs", queue="notifications", priority="normal", args={}
+        )
+    with session_scope(database_url) as session:
+        session.get(Task, task_id).state = "completed"
+    metrics.refresh(scheduler, now)
+    text = generate_latest(metrics.registry).decode()
+    return {s.name for f in text_string_to_metric_families(text) for s in f.samples}

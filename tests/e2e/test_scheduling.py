@@ -132,3 +132,27 @@ def test_a_scheduled_run_delivered_after_its_deadline_is_skipped(start_workers, 
     time.sleep(0.2)
     assert not [r for r in read_probe_log(probe_log) if r["tag"] == "too-late"]
     assert 'tickwork_schedule_skipped_total{job_name="unknown",reason="outdated"} 1.0' in group.metrics()
+
+
+def test_the_main_job_runs_the_workers_and_the_scheduler(worker_env):
+    # `tickwork run` is what the README's run command starts
+    ports = {"METRICS_PORT": free_port(), "TICKWORK_SCHEDULER_METRICS_PORT": free_port()}
+    env = {**worker_env, **{name: str(port) for name, port in ports.items()}}
+    env.pop("TICKWORK_CONTRACT_MODULES")
+    main = subprocess.Popen([str(BIN / "tickwork"), "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+
+        def answers(port: int, path: str) -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as reply:
+                    return reply.status == 200
+            except OSError:
+                return False
+
+        wait_for(lambda: answers(ports["METRICS_PORT"], "/healthz"), 60, "the orders group")
+        wait_for(lambda: answers(ports["TICKWORK_SCHEDULER_METRICS_PORT"], "/metrics"), 60, "the scheduler")
+    finally:
+        main.send_signal(2)  # Ctrl-C
+        output, _ = main.communicate(timeout=60)
+    assert main.returncode == 0
+    assert "scheduler" in output and "worker group orders" in output

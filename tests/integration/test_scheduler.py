@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import select
@@ -19,7 +19,7 @@ from services.scheduling.overdue import check_overdue, find_overdue
 from services.scheduling.scheduler import Scheduler
 from services.storage.db import session_scope
 from services.storage.models import Alert, ScheduledRun, Task
-from tests.support.nyse_2026 import utc
+from tests.support.nyse_2026 import NY, utc
 from tests.support.scheduling import RecordingSender, SimulatedClock, job
 
 BOTH = pytest.mark.parametrize(
@@ -83,6 +83,26 @@ def test_the_real_loop_sends_every_daily_and_weekly_job_exactly_on_time_through_
         r.message_id for j in jobs for r in runs(database_url, j.name)
     }
     assert len(sender.sent) > 5000
+
+
+@pytest.mark.slow
+def test_the_real_loop_runs_minute_and_5_second_jobs_through_thanksgiving_and_the_early_close(database_url):
+    jobs = [j for j in TIMETABLE if j.name in ("prices-extended-hours", "orders-regular-hours")]
+    stop = threading.Event()
+    # Wednesday 2026-11-25 20:00 ET to Saturday: Thursday is a holiday, Friday closes at 13:00
+    clock = SimulatedClock(utc(2026, 11, 26, 1), utc(2026, 11, 28, 12), stop)
+    sender = RecordingSender(clock)
+    scheduler(database_url, jobs, sender, clock=clock.now).run(stop, sleep=clock.sleep)
+
+    def new_york(ticks):
+        return [at.astimezone(NY) for at in ticks]
+
+    prices, orders = new_york(sender.ticks("prices-extended-hours")), new_york(sender.ticks("orders-regular-hours"))
+    assert {at.date() for at in prices} == {date(2026, 11, 27)} == {at.date() for at in orders}
+    assert (prices[0].strftime("%H:%M"), prices[-1].strftime("%H:%M"), len(prices)) == ("04:00", "16:59", 13 * 60)
+    assert (orders[0].strftime("%H:%M:%S"), orders[-1].strftime("%H:%M:%S")) == ("09:30:00", "12:59:55")
+    assert len(orders) == 210 * 12
+    assert all(send.schedule.scheduled_at == at for send, at in sender.sent)  # each sent at its tick
 
 
 @BOTH
