@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     # The scheduler process serves its Prometheus series here (0 turns the endpoint off).
     tickwork_scheduler_metrics_port: int = Field(9192, ge=0, le=65535)
 
+    # -- REST API ---------------------------------------------------------------------------------
+    tickwork_api_host: str = "127.0.0.1"
+    tickwork_api_port: int = Field(8000, ge=1, le=65535)
+    # Larger request bodies are refused with 413 before they are read.
+    tickwork_api_max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # RabbitMQ's management API (e.g. http://127.0.0.1:15672), for message rates in GET /api/v1/queues;
+    # without it, queues show depth and consumers only.
+    tickwork_rabbitmq_management_url: str | None = Field(None, pattern=r"^https?://")
+
     @field_validator("rabbitmq_url")
     @classmethod
     def _amqp_scheme(cls, value: str) -> str:

@@ -102,3 +102,13 @@ def client(rabbit_url: str, rabbit: Rabbit, database_url: str) -> Iterator[objec
     settings = Settings(rabbitmq_url=rabbit_url, database_url=database_url)
     with TickworkClient(settings=settings, url=rabbit_url, ledger_url=database_url) as tickwork:
         yield tickwork
+
+
+@pytest.fixture
+def api(worker_env: dict[str, str], tmp_path: Path, rabbit: Rabbit) -> Iterator[object]:
+    """`tickwork api` against the test vhost and database (PostgreSQL when the test asks for it)."""
+    from tests.support.api import ApiServer
+
+    server = ApiServer(worker_env, tmp_path / "api.log")
+    yield server
+    server.stop()

@@ -11,9 +11,11 @@ from typing import Any
 
 import click
 
+from services.cli.api import api, tokens
 from services.cli.dlq import dlq
 from services.cli.jobs import jobs, scheduler
 from services.cli.settings import Failure, settings_or_exit
+from services.cli.shortcuts import register as register_shortcuts
 from services.cli.tasks import tasks, workers
 from services.errors import TickworkError
 
@@ -151,6 +153,9 @@ main.add_command(workers)
 main.add_command(dlq)
 main.add_command(jobs)
 main.add_command(scheduler)
+main.add_command(api)
+main.add_command(tokens)
+register_shortcuts(main)
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""Runs the main job: every worker group and the scheduler, as child processes stopped together."""
+"""Runs the main job: every worker group, the scheduler and the API, as child processes stopped together."""
 
 from __future__ import annotations
 
@@ -36,6 +36,12 @@ def run_worker_groups(settings: Settings, *, first_metrics_port: int) -> int:
     children.append(("scheduler", subprocess.Popen([tickwork, "scheduler"], start_new_session=True)))
     print(
         f"tickwork: scheduler            metrics http://127.0.0.1:{settings.tickwork_scheduler_metrics_port}/metrics",
+        flush=True,
+    )
+    children.append(("api", subprocess.Popen([tickwork, "api"], start_new_session=True)))
+    print(
+        f"tickwork: REST API             http://{settings.tickwork_api_host}:{settings.tickwork_api_port}/docs "
+        "(tokens: tickwork tokens create NAME --scope read)",
         flush=True,
     )
 

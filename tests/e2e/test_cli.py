@@ -79,3 +79,30 @@ def test_contract_export_writes_every_schema(tickwork, tmp_path):
     out = tmp_path / "schemas"
     written = tickwork("contract", "export", "--out", str(out)).stdout.split()
     assert (out / "contract.json").exists() and len(written) >= 25
+
+
+def test_operator_shortcuts(tickwork, database_url):
+    # Given no worker, so the sent tasks stay pending
+    prices = json.loads(tickwork("update-prices", "--asset-class", "crypto", "--json").stdout)
+    assert prices["actor"] == "refresh_all_prices" and prices["queue"] == "refresh"
+    history = json.loads(
+        tickwork("fetch-market-data", "-s", "AAPL", "-s", "MSFT", "--start", "2026-01-02", "--json").stdout
+    )
+    performance = json.loads(tickwork("calculate-performance", "-p", "7", "-d", "30", "--json").stdout)
+    shown = json.loads(tickwork("status", history["task_id"], "--json").stdout)
+    assert shown["args"] == {"symbols": ["AAPL", "MSFT"], "start": "2026-01-02", "interval": "1d"}
+    assert json.loads(tickwork("status", performance["task_id"], "--json").stdout)["args"] == {
+        "portfolio_id": 7,
+        "days": 30,
+    }
+    active = {t["message_id"] for t in json.loads(tickwork("list-active", "--json").stdout)}
+    assert active == {prices["task_id"], history["task_id"], performance["task_id"]}
+    assert "refresh_all_prices" in tickwork("list-active").stdout  # the table
+    assert "cancelled" in tickwork("cancel", prices["task_id"]).stdout
+    assert tickwork("logs", history["task_id"]).stdout == ""
+    assert json.loads(tickwork("worker-stats", "--json").stdout) == []
+    # errors: one line, non-zero status
+    bad = tickwork("fetch-market-data", "-s", "not a symbol!", ok=False)
+    assert bad.returncode == 2 and bad.stderr.startswith("tickwork: ") and bad.stderr.count("\n") == 1
+    missing = tickwork("status", "no-such-task", ok=False)
+    assert missing.returncode == 2 and "no-such-task" in missing.stderr

@@ -134,9 +134,13 @@ def test_a_scheduled_run_delivered_after_its_deadline_is_skipped(start_workers, 
     assert 'tickwork_schedule_skipped_total{job_name="unknown",reason="outdated"} 1.0' in group.metrics()
 
 
-def test_the_main_job_runs_the_workers_and_the_scheduler(worker_env):
+def test_the_main_job_runs_the_workers_the_scheduler_and_the_api(worker_env):
     # `tickwork run` is what the README's run command starts
-    ports = {"METRICS_PORT": free_port(), "TICKWORK_SCHEDULER_METRICS_PORT": free_port()}
+    ports = {
+        "METRICS_PORT": free_port(),
+        "TICKWORK_SCHEDULER_METRICS_PORT": free_port(),
+        "TICKWORK_API_PORT": free_port(),
+    }
     env = {**worker_env, **{name: str(port) for name, port in ports.items()}}
     env.pop("TICKWORK_CONTRACT_MODULES")
     main = subprocess.Popen([str(BIN / "tickwork"), "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
@@ -151,8 +155,9 @@ def test_the_main_job_runs_the_workers_and_the_scheduler(worker_env):
 
         wait_for(lambda: answers(ports["METRICS_PORT"], "/healthz"), 60, "the orders group")
         wait_for(lambda: answers(ports["TICKWORK_SCHEDULER_METRICS_PORT"], "/metrics"), 60, "the scheduler")
+        wait_for(lambda: answers(ports["TICKWORK_API_PORT"], "/readyz"), 60, "the API")
     finally:
         main.send_signal(2)  # Ctrl-C
         output, _ = main.communicate(timeout=60)
     assert main.returncode == 0
-    assert "scheduler" in output and "worker group orders" in output
+    assert "scheduler" in output and "worker group orders" in output and "REST API" in output

@@ -65,9 +65,13 @@ class Rabbit:
 
     def dead_letters(self, queue: str) -> list[tuple[Any, bytes]]:
         """Every message in `queue`'s .XQ as (properties, body); they stay in the queue."""
+        return self.peek(dead_letter_queue(queue))
+
+    def peek(self, name: str) -> list[tuple[Any, bytes]]:
+        """Every message in the queue `name` as (properties, body); they stay in the queue."""
         found = []
         while True:
-            method, properties, body = self.channel.basic_get(dead_letter_queue(queue), auto_ack=False)
+            method, properties, body = self.channel.basic_get(name, auto_ack=False)
             if method is None:
                 break
             found.append((properties, body))

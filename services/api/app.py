@@ -1,0 +1,186 @@
+"""The FastAPI application: routers, error answers, request size limit, audit log, health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pika.exceptions
+from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api import audit
+from services.api.routes import dead_letters, jobs, queues, tasks
+from services.api.schemas import Problem
+from services.api.submit import IdempotencyConflict, ScheduleTooFar
+from services.api.tokens import TokenNotFound
+from services.client import TickworkClient
+from services.errors import MessageRejected, PublishFailed, TickworkError
+from services.health import check_broker, check_database
+from services.ledger.tasks import TaskNotCancellable, TaskNotFound
+from services.scheduling.store import JobNotFound
+from services.settings import Settings
+from services.storage.db import session_scope
+
+log = logging.getLogger("tickwork.api")
+
+STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
+    (TaskNotFound, 404),
+    (JobNotFound, 404),
+    (TokenNotFound, 404),
+    (TaskNotCancellable, 409),
+    (IdempotencyConflict, 409),
+    (MessageRejected, 422),  # unknown actor, parameters that fail the actor's schema
+    (ScheduleTooFar, 422),
+    (PublishFailed, 503),
+    (pika.exceptions.AMQPError, 503),
+    (TickworkError, 400),
+]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.client = TickworkClient(settings=settings, ledger_url=settings.database_url)
+        yield
+        app.state.client.close()
+
+    app = FastAPI(
+        title="Tickwork",
+        version="1",
+        description="Tasks, scheduled jobs, dead letters and queues of the Tickwork engine. "
+        "Every /api/v1 call needs `Authorization: Bearer <token>` with the right scope.",
+        lifespan=lifespan,
+        responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
+    )
+    app.state.settings = settings
+    for router in (tasks.router, jobs.router, dead_letters.router, queues.router):
+        app.include_router(router)
+    _health(app, settings)
+    _errors(app)
+    app.middleware("http")(_audit(settings))
+    app.add_middleware(BodyLimit, max_bytes=settings.tickwork_api_max_body_bytes)
+    return app
+
+
+def _health(app: FastAPI, settings: Settings) -> None:
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "alive"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "a dependency is unreachable"}})
+    def readyz(response: Response) -> dict[str, str]:
+        """Ready: RabbitMQ and the database answer."""
+        checks = {"broker": check_broker(settings.rabbitmq_url), "database": check_database(settings.database_url)}
+        ready = all(result == "ok" for result in checks.values())
+        response.status_code = 200 if ready else 503
+        return {"status": "ready" if ready else "not ready", **checks}
+
+
+def _errors(app: FastAPI) -> None:
+    def problem(status: int, error: str, detail: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"error": error, "detail": jsonable_encoder(detail)}, status_code=status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem(error.status_code, str(error.detail), headers=getattr(error, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in error.errors()]
+        first = errors[0] if errors else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return problem(422, f"invalid request: {where}: {first.get('msg', '')}".rstrip(": "), errors)
+
+    def known(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+        async def handle(_: Request, error: Exception) -> JSONResponse:
+            return problem(status, str(error) if status != 503 else f"the broker is unavailable: {error}")
+
+        return handle
+
+    # Starlette picks the handler of the most specific class in the error's MRO.
+    for kind, status in STATUS_BY_ERROR:
+        app.add_exception_handler(kind, known(status))
+
+    @app.exception_handler(Exception)
+    async def failed(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=error)
+        return problem(500, "internal error (logged)")
+
+
+def _audit(settings: Settings) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        if request.method in audit.CHANGES and request.url.path.startswith("/api/"):
+            route = request.scope.get("route")
+            caller = getattr(request.state, "caller", None)
+            detail = {"location": response.headers["Location"]} if "Location" in response.headers else {}
+            with session_scope(settings.database_url) as session:
+                audit.record(
+                    session=session,
+                    who=str(caller) if caller else "anonymous",
+                    action=f"{request.method} {getattr(route, 'path', request.url.path)}",
+                    target=request.url.path,
+                    status=response.status_code,
+                    detail=detail,
+                )
+        return response
+
+    return middleware
+
+
+class BodyLimit:
+    """Refuses a request body over `max_bytes` with 413, by its Content-Length or as it streams in."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = f'{{"error": "request body larger than {self.max_bytes} bytes", "detail": null}}'.encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.tickwork_api_host,
+        port=port or settings.tickwork_api_port,
+        log_level=settings.tickwork_log_level.lower(),
+    )

@@ -1,0 +1,68 @@
+"""What every route depends on: the settings, the client, a database session, and the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from services.api.tokens import Caller, InvalidToken, Scope, authenticate
+from services.client import TickworkClient
+from services.settings import Settings
+from services.storage.db import session_scope
+
+bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer tw_<id>_<secret>` (`tickwork tokens create`)")
+
+
+def settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def client(request: Request) -> TickworkClient:
+    tickwork: TickworkClient = request.app.state.client
+    return tickwork
+
+
+def session(config: Annotated[Settings, Depends(settings)]) -> Iterator[Session]:
+    with session_scope(config.database_url) as db:
+        yield db
+
+
+def require(scope: Scope) -> Callable[..., Caller]:
+    """A dependency that lets a call through only with a valid token holding `scope` (or admin)."""
+
+    def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        config: Annotated[Settings, Depends(settings)],
+    ) -> Caller:
+        if credentials is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        try:
+            with session_scope(config.database_url) as db:
+                caller = authenticate(session=db, token=credentials.credentials)
+        except InvalidToken as error:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, str(error), headers={"WWW-Authenticate": "Bearer"}
+            ) from None
+        request.state.caller = caller
+        if not caller.allows(scope):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this token lacks the {scope.value!r} scope")
+        return caller
+
+    return check
+
+
+Db = Annotated[Session, Depends(session)]
+Client = Annotated[TickworkClient, Depends(client)]
+Config = Annotated[Settings, Depends(settings)]
+Reader = Annotated[Caller, Depends(require(Scope.READ))]
+Creator = Annotated[Caller, Depends(require(Scope.CREATE))]
+Canceller = Annotated[Caller, Depends(require(Scope.CANCEL))]
+Admin = Annotated[Caller, Depends(require(Scope.ADMIN))]

@@ -1,0 +1,74 @@
+"""/api/v1/dead-letters: list, inspect, replay and purge messages in the `.XQ` queues."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from services.api.deps import Admin, Config, Reader
+from services.api.schemas import DeadLetterAction, DeadLetterDetail, DeadLetterOut, DeadLetterSelection
+from services.dead_letters import DeadLetter, DeadLetters, Selector
+from services.topology import QUEUES
+
+router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
+
+
+def _letters(config: Config) -> DeadLetters:
+    return DeadLetters(rabbitmq_url=config.rabbitmq_url, database_url=config.database_url)
+
+
+def _out(letter: DeadLetter) -> DeadLetterOut:
+    return DeadLetterOut.model_validate(letter.summary())
+
+
+@router.get("", response_model=list[DeadLetterOut])
+def list_dead_letters(
+    config: Config,
+    _: Reader,
+    queue: Annotated[
+        list[str] | None, Query(description=f"Work queues to look in (default all: {', '.join(QUEUES)})")
+    ] = None,
+    actor: Annotated[str | None, Query(max_length=128)] = None,
+    reason: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[DeadLetterOut]:
+    """Dead letters, oldest first, with the reason, the last error and the attempts."""
+    unknown = sorted(set(queue or ()) - set(QUEUES))
+    if unknown:
+        raise HTTPException(422, f"unknown queue(s) {unknown}; queues are {list(QUEUES)}")
+    found = _letters(config).find(
+        queues=tuple(queue or QUEUES), where=Selector(actor=actor, reason=reason), limit=limit
+    )
+    return [_out(letter) for letter in found]
+
+
+@router.get("/{message_id}", response_model=DeadLetterDetail)
+def get_dead_letter(message_id: str, config: Config, _: Reader) -> DeadLetterDetail:
+    letter = _letters(config).get(message_id)
+    if letter is None:
+        raise HTTPException(404, f"no dead letter with message id {message_id!r}")
+    return DeadLetterDetail(**_out(letter).model_dump(), message=letter.envelope)
+
+
+@router.post("/replay", response_model=DeadLetterAction)
+def replay(selection: DeadLetterSelection, config: Config, caller: Admin) -> DeadLetterAction:
+    """Send the selected dead letters back to their queue with a fresh retry budget."""
+    letters = _letters(config).replay(where=_selector(selection), requested_by=str(caller))
+    return DeadLetterAction(action="replay", count=len(letters), message_ids=[letter.message_id for letter in letters])
+
+
+@router.post("/purge", response_model=DeadLetterAction)
+def purge(selection: DeadLetterSelection, config: Config, caller: Admin) -> DeadLetterAction:
+    """Delete the selected dead letters for good (recorded with who asked)."""
+    letters = _letters(config).purge(where=_selector(selection), requested_by=str(caller))
+    return DeadLetterAction(action="purge", count=len(letters), message_ids=[letter.message_id for letter in letters])
+
+
+def _selector(selection: DeadLetterSelection) -> Selector:
+    narrowed = selection.message_id or selection.actor or selection.reason
+    if not narrowed and not selection.all:
+        raise HTTPException(422, "select dead letters with message_id, actor or reason, or say all: true")
+    if narrowed and selection.all:
+        raise HTTPException(422, "all: true cannot be combined with message_id, actor or reason")
+    return Selector(message_id=selection.message_id, actor=selection.actor, reason=selection.reason)

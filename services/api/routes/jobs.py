@@ -1,0 +1,38 @@
+"""/api/v1/jobs: the scheduler's jobs, their state, and manual control."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter
+
+from services.api.deps import Admin, Client, Config, Db, Reader
+from services.api.schemas import JobStatus, JobToggle, JobTriggered
+from services.scheduling import store
+from services.scheduling.control import pause_job, resume_job, trigger_job
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+
+@router.get("/status", response_model=list[JobStatus])
+def jobs_status(db: Db, _: Reader) -> list[JobStatus]:
+    """Every job: schedule, state (active, paused, inactive), next run, last run and last success."""
+    return [JobStatus(**asdict(status)) for status in store.list_jobs(session=db)]
+
+
+@router.post("/{job_name}/trigger", response_model=JobTriggered, status_code=202)
+def trigger(job_name: str, client: Client, config: Config, caller: Admin) -> JobTriggered:
+    """Send one run of the job now, whatever its schedule, paused or not."""
+    sent = trigger_job(config.database_url, client, job_name, by=str(caller))
+    return JobTriggered(job=job_name, task_id=sent.message_id, actor=sent.actor, queue=sent.queue)
+
+
+@router.put("/{job_name}/toggle", response_model=JobStatus)
+def toggle(job_name: str, db: Db, config: Config, caller: Admin, body: JobToggle | None = None) -> JobStatus:
+    """Pause or resume the job (`{"paused": true}`), or flip it with no body; effective at its next tick."""
+    current = store.get_job(session=db, name=job_name)
+    paused = body.paused if body is not None and body.paused is not None else not current.paused
+    (pause_job if paused else resume_job)(config.database_url, job_name, by=str(caller))
+    db.expire_all()
+    [status] = [s for s in store.list_jobs(session=db) if s.name == job_name]
+    return JobStatus(**asdict(status))

@@ -1,0 +1,182 @@
+"""Request and response bodies of the API (they make its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.ledger.states import TaskState
+from services.priority import Priority
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RetryOverride(Strict):
+    """Overrides of the actor's retry policy for this one task."""
+
+    max_retries: int | None = Field(None, ge=0, le=20)
+    first_delay_s: float | None = Field(None, gt=0, le=3600)
+    max_delay_s: float | None = Field(None, gt=0, le=24 * 3600)
+    jitter: float | None = Field(None, ge=0, le=1)
+
+
+class TaskCreate(Strict):
+    actor: str = Field(min_length=1, max_length=128, examples=["fetch_market_data"])
+    parameters: dict[str, Any] = Field(default_factory=dict, description="The actor's arguments (its JSON Schema)")
+    priority: Priority | None = Field(None, description="Default: the actor's own")
+    scheduled_for: AwareDatetime | None = Field(None, description="Run no earlier than this (at most 30 days ahead)")
+    retry_policy: RetryOverride | None = None
+
+
+class Submission(Strict):
+    """Options every typed shortcut accepts besides the actor's own arguments."""
+
+    priority: Priority | None = None
+    scheduled_for: AwareDatetime | None = None
+
+
+class TaskCreated(BaseModel):
+    task_id: str
+    status: TaskState
+    actor: str
+    queue: str
+    priority: Priority
+    created_at: datetime
+    scheduled_for: datetime | None
+
+
+class TaskSummary(BaseModel):
+    task_id: str
+    actor: str
+    queue: str
+    priority: str
+    status: str
+    attempts: int
+    progress: float
+    current_step: str | None
+    created_at: datetime
+    scheduled_for: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    worker: str | None
+
+
+class TaskError(BaseModel):
+    type: str | None
+    message: str | None
+    traceback: str | None
+
+
+class TaskDetail(TaskSummary):
+    parameters: dict[str, Any]
+    updated_at: datetime
+    result: str | None
+    error: TaskError | None
+    messages: list[str] = Field(description="The task's last log lines")
+    cancel_requested_at: datetime | None
+
+
+class TaskPage(BaseModel):
+    items: list[TaskSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TaskLogs(BaseModel):
+    task_id: str
+    lines: list[str]
+
+
+class Cancelled(BaseModel):
+    task_id: str
+    status: TaskState
+    detail: str
+
+
+class Worker(BaseModel):
+    id: str
+    host: str
+    pid: int
+    queues: list[str]
+    status: str
+    started_at: datetime
+    heartbeat_at: datetime
+    in_flight: int
+    processed: int
+    failed: int
+
+
+class JobStatus(BaseModel):
+    name: str
+    actor: str
+    schedule: str
+    state: str
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    last_run_state: str | None
+    last_success_at: datetime | None
+    description: str
+
+
+class JobToggle(Strict):
+    paused: bool | None = Field(None, description="Omit to flip the current state")
+
+
+class JobTriggered(BaseModel):
+    job: str
+    task_id: str
+    actor: str
+    queue: str
+
+
+class DeadLetterOut(BaseModel):
+    queue: str
+    message_id: str
+    actor: str
+    reason: str
+    error_type: str
+    error: str
+    attempts: int
+    dead_lettered_at: datetime | None
+
+
+class DeadLetterDetail(DeadLetterOut):
+    message: dict[str, Any] | None = Field(description="The original message (None when unreadable)")
+
+
+class DeadLetterSelection(Strict):
+    """Which dead letters: one `message_id`, or all matching `actor` and/or `reason`, or `all`."""
+
+    message_id: str | None = Field(None, max_length=128)
+    actor: str | None = Field(None, max_length=128)
+    reason: str | None = Field(None, max_length=64)
+    all: bool = False
+
+
+class DeadLetterAction(BaseModel):
+    action: str
+    count: int
+    message_ids: list[str]
+
+
+class Queue(BaseModel):
+    queue: str
+    kind: str
+    ready: int
+    consumers: int
+    unacked: int | None
+    publish_rate: float | None
+    deliver_rate: float | None
+    ack_rate: float | None
+
+
+class Problem(BaseModel):
+    """Every error answer."""
+
+    error: str
+    detail: Any = None
