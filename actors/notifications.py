@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from actors.broker import settings
 from actors.declare import contract_actor
-from actors.task_context import current_task
+from actors.task_context import reporter
 from actors.timetable import TIMETABLE
 from services.scheduling.overdue import check_overdue
 from services.storage.db import session_scope
@@ -19,7 +19,7 @@ def monitor_jobs() -> str:
     Idempotent: one open alert per job, refreshed rather than repeated."""
     with session_scope(settings.database_url) as session:
         overdue, raised = check_overdue(TIMETABLE, session=session, now=datetime.now(UTC))
-    current_task().progress(1.0, "checked")
+    reporter().progress(1.0, "checked")
     if overdue:
         return f"{len(overdue)} overdue: {', '.join(item.job for item in overdue)} ({len(raised)} newly raised)"
     return "no job overdue"

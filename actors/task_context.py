@@ -14,6 +14,7 @@ from typing import Any
 from services.errors import TaskCancelled
 from services.ledger.states import TaskState
 from services.ledger.writer import LedgerWriter
+from services.reporting import NullReporter, ProgressReporter
 
 _local = threading.local()
 
@@ -61,3 +62,8 @@ def bound_task() -> TaskContext | None:
 
 def bind(context: TaskContext | None) -> None:
     _local.context = context
+
+
+def reporter() -> ProgressReporter:
+    """The running task's reporter, or one that records nothing when the ledger is off."""
+    return bound_task() or NullReporter()

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # The scheduler process serves its Prometheus series here (0 turns the endpoint off).
     tickwork_scheduler_metrics_port: int = Field(9192, ge=0, le=65535)
 
+    # -- maintenance ------------------------------------------------------------------------------
+    tickwork_backup_dir: str = "backups"
+    # Rotation keeps the newest backup of each of the last N days and of each of the last M weeks.
+    tickwork_backup_keep_daily: int = Field(7, ge=1, le=366)
+    tickwork_backup_keep_weekly: int = Field(4, ge=0, le=520)
+
     # -- REST API ---------------------------------------------------------------------------------
     tickwork_api_host: str = "127.0.0.1"
     tickwork_api_port: int = Field(8000, ge=1, le=65535)

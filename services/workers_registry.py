@@ -54,6 +54,13 @@ def is_dead(worker: WorkerProcess, now: datetime, heartbeat_s: float) -> bool:
     return worker.stopped_at is None and now - heartbeat_at > timedelta(seconds=MISSED_HEARTBEATS * heartbeat_s)
 
 
+def worker_status(worker: WorkerProcess, now: datetime, heartbeat_s: float) -> str:
+    """`alive`, `dead` (silent too long) or `stopped`, as the CLI and the API show it."""
+    if worker.stopped_at:
+        return "stopped"
+    return "dead" if is_dead(worker, now, heartbeat_s) else "alive"
+
+
 def list_workers(*, session: Session, include_stopped_for: timedelta = timedelta(hours=1)) -> list[WorkerProcess]:
     """Workers running, dead, or stopped within `include_stopped_for`, newest first."""
     cutoff = datetime.now(UTC) - include_stopped_for

@@ -95,6 +95,8 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in error.errors()]
+        if any(e.get("type") == "json_invalid" for e in errors):  # not JSON at all: a malformed request
+            return problem(400, "the request body is not valid JSON", errors)
         first = errors[0] if errors else {}
         where = ".".join(str(part) for part in first.get("loc", ()))
         return problem(422, f"invalid request: {where}: {first.get('msg', '')}".rstrip(": "), errors)

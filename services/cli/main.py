@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from services.cli.api import api, tokens
+from services.cli.backups import backups
 from services.cli.dlq import dlq
 from services.cli.jobs import jobs, scheduler
 from services.cli.settings import Failure, settings_or_exit
@@ -155,6 +156,7 @@ main.add_command(jobs)
 main.add_command(scheduler)
 main.add_command(api)
 main.add_command(tokens)
+main.add_command(backups)
 register_shortcuts(main)
 
 

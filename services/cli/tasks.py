@@ -107,21 +107,15 @@ def purge(older_than_days: float | None) -> None:
 @json_option
 def workers(as_json: bool) -> None:
     """Worker processes: alive, dead (silent too long) or stopped in the last hour."""
-    from services.workers_registry import is_dead, list_workers
+    from services.workers_registry import list_workers, worker_status
 
     settings = settings_or_exit()
     now = datetime.now(UTC)
     with session_scope(settings.database_url) as session:
-        rows = []
-        for worker in list_workers(session=session):
-            status = (
-                "stopped"
-                if worker.stopped_at
-                else "dead"
-                if is_dead(worker, now, settings.tickwork_heartbeat_seconds)
-                else "alive"
-            )
-            rows.append({**worker.model_dump(), "status": status})
+        rows = [
+            {**worker.model_dump(), "status": worker_status(worker, now, settings.tickwork_heartbeat_seconds)}
+            for worker in list_workers(session=session)
+        ]
     emit(
         rows,
         ("id", "status", "queues", "started_at", "heartbeat_at", "in_flight", "processed", "failed"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
@@ -184,3 +184,21 @@ class IdempotencyKey(SQLModel, table=True):
     task_id: str = Field(max_length=128)
     response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _utc()
+
+
+class Backup(SQLModel, table=True):
+    """The backup catalog: one row per backup file, with what verification found."""
+
+    __tablename__ = "backups"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    path: str = Field(max_length=1000)
+    engine: str = Field(max_length=16)  # postgresql | sqlite
+    size_bytes: int = Field(sa_type=BigInteger)
+    sha256: str = Field(max_length=64)
+    row_counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _utc()
+    verified_at: datetime | None = _utc(default=None)
+    verification: str | None = Field(default=None, max_length=1000)  # "ok" or what went wrong
+    deleted_at: datetime | None = _utc(default=None)  # rotated out: the file is gone

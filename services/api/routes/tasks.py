@@ -27,7 +27,7 @@ from services.contract.refresh import CreatePortfolioSnapshot, FetchAssetInfo, F
 from services.ledger import tasks as ledger
 from services.ledger.states import WAITING, TaskState
 from services.storage.models import Task
-from services.workers_registry import is_dead, list_workers
+from services.workers_registry import list_workers, worker_status
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 IdempotencyKey = Annotated[
@@ -99,13 +99,7 @@ def workers(db: Db, config: Config, _: Reader) -> list[Worker]:
     now = datetime.now(UTC)
     found = []
     for worker in list_workers(session=db):
-        state = (
-            "stopped"
-            if worker.stopped_at
-            else "dead"
-            if is_dead(worker, now, config.tickwork_heartbeat_seconds)
-            else "alive"
-        )
+        state = worker_status(worker, now, config.tickwork_heartbeat_seconds)
         found.append(Worker(**{**worker.model_dump(), "queues": worker.queues.split(","), "status": state}))
     return found
 

@@ -1,0 +1,76 @@
+"""`tickwork backups ...`: the backup catalog, and restoring a chosen backup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from services.cli.output import emit, emit_one
+from services.cli.settings import Failure, settings_or_exit
+from services.errors import TickworkError
+
+COLUMNS = ("id", "name", "engine", "size_bytes", "created_at", "verification", "deleted_at")
+
+
+@click.group()
+def backups() -> None:
+    """Backups of DATABASE_URL: list, create, verify, restore."""
+
+
+@backups.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def list_(as_json: bool) -> None:
+    """The catalog, newest first (rotated-out backups show when they were deleted)."""
+    from services.maintenance.backups import list_backups
+    from services.storage.db import session_scope
+
+    with session_scope(settings_or_exit().database_url) as session:
+        rows = [b.model_dump(exclude={"row_counts"}) for b in list_backups(session=session)]
+    emit(rows, COLUMNS, as_json=as_json)
+
+
+@backups.command("create")
+@click.option("--label", default=None)
+@click.option("--no-verify", is_flag=True, help="Skip the restore test.")
+@click.option("--json", "as_json", is_flag=True)
+def create(label: str | None, no_verify: bool, as_json: bool) -> None:
+    """Back up now, into TICKWORK_BACKUP_DIR, and verify by restoring into a scratch database."""
+    from services.maintenance.backups import create_backup, verify_backup
+
+    settings = settings_or_exit()
+    try:
+        record = create_backup(settings.database_url, Path(settings.tickwork_backup_dir), label=label)
+        if not no_verify:
+            record = verify_backup(settings.database_url, record.id or 0)
+    except TickworkError as error:
+        raise Failure(str(error)) from None
+    emit_one(record.model_dump(include=set(COLUMNS) | {"path", "sha256"}), as_json=as_json)
+
+
+@backups.command("verify")
+@click.argument("backup_id", type=int)
+def verify(backup_id: int) -> None:
+    """Restore BACKUP_ID into a scratch database and compare its row counts."""
+    from services.maintenance.backups import verify_backup
+
+    try:
+        record = verify_backup(settings_or_exit().database_url, backup_id)
+    except TickworkError as error:
+        raise Failure(str(error)) from None
+    click.echo(f"backup {record.name}: {record.verification}")
+
+
+@backups.command("restore")
+@click.argument("backup_id", type=int)
+@click.option("--to", "target", required=True, help="The database URL to restore into.")
+@click.option("--replace", is_flag=True, help="Overwrite what the target holds.")
+def restore(backup_id: int, target: str, replace: bool) -> None:
+    """Restore BACKUP_ID into the database at --to (an empty one unless --replace)."""
+    from services.maintenance.backups import restore_backup
+
+    try:
+        record = restore_backup(settings_or_exit().database_url, backup_id, target, replace=replace)
+    except TickworkError as error:
+        raise Failure(str(error)) from None
+    click.echo(f"restored {record.name} into {target.split('@')[-1]}")

@@ -1,0 +1,1 @@
+"""Database maintenance: backups (with verified restores), optimize, and their catalog."""

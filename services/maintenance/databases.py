@@ -1,0 +1,40 @@
+"""The database-specific pieces maintenance needs: which engine, libpq URLs, table row counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, make_url
+
+
+def engine_of(database_url: str) -> str:
+    backend = make_url(database_url).get_backend_name()
+    if backend not in ("postgresql", "sqlite"):
+        raise ValueError(f"maintenance supports PostgreSQL and SQLite, not {backend}")
+    return backend
+
+
+def libpq_url(database_url: str) -> str:
+    """The URL for pg_dump and pg_restore (no SQLAlchemy driver suffix)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def with_database(database_url: str, name: str) -> str:
+    """The same server, another database."""
+    return make_url(database_url).set(database=name).render_as_string(hide_password=False)
+
+
+def sqlite_path(database_url: str) -> Path:
+    database = make_url(database_url).database
+    if not database or database == ":memory:":
+        raise ValueError("an in-memory SQLite database cannot be backed up")
+    return Path(database)
+
+
+def row_counts(connection: Connection) -> dict[str, Any]:
+    """Rows per table, in the connection's current transaction (so a snapshot sees one instant)."""
+    tables = sorted(inspect(connection).get_table_names())
+    quote = connection.dialect.identifier_preparer.quote
+    return {table: connection.execute(text(f"SELECT count(*) FROM {quote(table)}")).scalar_one() for table in tables}
