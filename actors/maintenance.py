@@ -1,5 +1,5 @@
-"""Maintenance actors (queue `maintenance`): backups and optimize. Cleanup and reports join with the
-data they work on."""
+"""Maintenance actors (queue `maintenance`): cleanup, backups and optimize. Reports join with the
+portfolio data they report on."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from actors.broker import settings
 from actors.declare import contract_actor
 from actors.task_context import reporter
 from services.maintenance.backups import create_backup, rotate_backups, verify_backup
+from services.maintenance.cleanup import cleanup_old_data as cleanup
+from services.maintenance.cleanup import default_policies
 from services.maintenance.optimize import optimize_database as optimize
 
 
@@ -46,3 +48,21 @@ def optimize_database(reindex: bool = True) -> str:
     """VACUUM/ANALYZE (and concurrent reindexing of bloated tables' indexes); safe to repeat."""
     reporter().progress(0.1, "optimizing")
     return optimize(settings.database_url, reindex=reindex).summary()
+
+
+@contract_actor
+def cleanup_old_data(kinds: list[str] | None = None, dry_run: bool = False) -> str:
+    """Archive (where the policy says so) and delete data past its retention, in short batches.
+    Idempotent: it deletes by age, so a second run finds nothing more."""
+    policies = default_policies(
+        ledger_days=settings.tickwork_ledger_retention_days, log_days=settings.tickwork_task_log_retention_days
+    )
+    report = cleanup(
+        settings.database_url,
+        policies,
+        archive_dir=Path(settings.tickwork_archive_dir),
+        kinds=kinds,
+        dry_run=dry_run,
+        reporter=reporter(),
+    )
+    return report.summary()

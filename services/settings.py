@@ -62,6 +62,10 @@ class Settings(BaseSettings):
 
     # -- maintenance ------------------------------------------------------------------------------
     tickwork_backup_dir: str = "backups"
+    # cleanup_old_data: task logs are emptied after this many days (rows follow the ledger retention),
+    # and archived rows go to this folder.
+    tickwork_task_log_retention_days: float = Field(7.0, gt=0, le=3650)
+    tickwork_archive_dir: str = "archive"
     # Rotation keeps the newest backup of each of the last N days and of each of the last M weeks.
     tickwork_backup_keep_daily: int = Field(7, ge=1, le=366)
     tickwork_backup_keep_weekly: int = Field(4, ge=0, le=520)

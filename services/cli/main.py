@@ -12,9 +12,9 @@ from typing import Any
 import click
 
 from services.cli.api import api, tokens
-from services.cli.backups import backups
 from services.cli.dlq import dlq
 from services.cli.jobs import jobs, scheduler
+from services.cli.maintenance import backups, cleanup, restore_archive
 from services.cli.settings import Failure, settings_or_exit
 from services.cli.shortcuts import register as register_shortcuts
 from services.cli.tasks import tasks, workers
@@ -157,6 +157,8 @@ main.add_command(scheduler)
 main.add_command(api)
 main.add_command(tokens)
 main.add_command(backups)
+main.add_command(cleanup)
+main.add_command(restore_archive)
 register_shortcuts(main)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,42 @@ def test_optimize_database_reports_what_it_did(start_workers, client, database_u
     sent = client.send("optimize_database", {})
     task = wait_state(database_url, sent.message_id, "completed", timeout=60)
     assert "actions" in task.result_summary and "bytes reclaimed" in task.result_summary
+
+
+def test_cleanup_old_data_runs_and_the_cli_restores_its_archive(start_workers, client, database_url, tmp_path):
+    import json
+    import subprocess
+    from datetime import UTC, datetime, timedelta
+
+    from services.ledger.tasks import record_submitted
+    from services.storage.models import Task
+    from tests.support.workers import ROOT
+
+    with session_scope(database_url) as session:
+        record_submitted(
+            session=session,
+            message_id="old-task",
+            actor="probe_record",
+            queue="refresh",
+            priority="low",
+            args={"tag": "old"},
+        )
+        session.flush()
+        old = session.get(Task, "old-task")
+        old.state, old.finished_at = "completed", datetime.now(UTC) - timedelta(days=400)
+    archive = tmp_path / "archive"
+    start_workers(queues=["maintenance"], TICKWORK_ARCHIVE_DIR=str(archive))
+    sent = client.send("cleanup_old_data", {"kinds": ["task_ledger"]})
+    task = wait_state(database_url, sent.message_id, "completed", timeout=60)
+    assert "task_ledger (tasks): archived 1, deleted 1" in task.result_summary
+    assert row(database_url, "old-task") is None
+    [manifest] = archive.glob("*.manifest.json")
+    assert json.loads(manifest.read_text())["rows"] == 1
+    env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
+    tickwork = str(Path(sys.executable).with_name("tickwork"))
+    done = subprocess.run(
+        [tickwork, "restore-archive", str(manifest)], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"restored 1 row(s) from {manifest.name}"
+    assert row(database_url, "old-task").state == "completed"

@@ -1,4 +1,5 @@
-"""`tickwork backups ...`: the backup catalog, and restoring a chosen backup."""
+"""Maintenance from a shell: `tickwork backups ...` (the catalog, restoring a chosen backup),
+`tickwork cleanup` and `tickwork restore-archive`."""
 
 from __future__ import annotations
 
@@ -74,3 +75,41 @@ def restore(backup_id: int, target: str, replace: bool) -> None:
     except TickworkError as error:
         raise Failure(str(error)) from None
     click.echo(f"restored {record.name} into {target.split('@')[-1]}")
+
+
+@click.command()
+@click.option("--kind", "kinds", multiple=True, help="Only these kinds (default: every policy).")
+@click.option("--dry-run", is_flag=True, help="Count what would go; change nothing.")
+def cleanup(kinds: tuple[str, ...], dry_run: bool) -> None:
+    """Archive and delete data past its retention, as the weekly cleanup job does."""
+    from services.maintenance.cleanup import cleanup_old_data, default_policies
+
+    settings = settings_or_exit()
+    policies = default_policies(
+        ledger_days=settings.tickwork_ledger_retention_days, log_days=settings.tickwork_task_log_retention_days
+    )
+    known = {p.kind for p in policies}
+    if set(kinds) - known:
+        raise Failure(f"unknown kind(s) {sorted(set(kinds) - known)}; kinds are {sorted(known)}")
+    report = cleanup_old_data(
+        settings.database_url,
+        policies,
+        archive_dir=Path(settings.tickwork_archive_dir),
+        kinds=kinds or None,
+        dry_run=dry_run,
+    )
+    for line in report.summary().split("; "):
+        click.echo(line)
+
+
+@click.command("restore-archive")
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_archive(manifest: Path) -> None:
+    """Put the rows of a cleanup archive (its .manifest.json) back into DATABASE_URL."""
+    from services.maintenance.cleanup import restore_archive as restore
+
+    try:
+        count = restore(manifest, settings_or_exit().database_url)
+    except (ValueError, KeyError) as error:
+        raise Failure(f"cannot restore {manifest.name}: {error}") from None
+    click.echo(f"restored {count} row(s) from {manifest.name}")

@@ -1,0 +1,97 @@
+"""cleanup_old_data on SQLite and PostgreSQL: exactly what the policy says goes, and its archive
+restores the rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from services.ledger.tasks import record_submitted
+from services.maintenance import cleanup as cleanup_module
+from services.maintenance.cleanup import cleanup_old_data, default_policies, restore_archive
+from services.storage.db import as_utc, session_scope
+from services.storage.models import Task
+
+pytestmark = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+POLICIES = default_policies(ledger_days=30, log_days=7)
+
+
+def seed(database_url):
+    """Tasks finished 1, 10 and 40 days ago in each final state, plus old unfinished ones."""
+    rows = []
+    with session_scope(database_url) as session:
+        for age in (1, 10, 40):
+            for state in ("completed", "failed", "cancelled", "skipped", "running", "pending"):
+                for n in range(4):
+                    task_id = f"{state}-{age}-{n}"
+                    record_submitted(
+                        session=session,
+                        message_id=task_id,
+                        actor="probe_record",
+                        queue="refresh",
+                        priority="low",
+                        args={"tag": task_id},
+                    )
+                    rows.append((task_id, state, age))
+        session.flush()
+        for task_id, state, age in rows:
+            task = session.get(Task, task_id)
+            task.state, task.log_tail = state, f"log of {task_id}\n"
+            task.created_at = NOW - timedelta(days=age + 1)
+            task.finished_at = NOW - timedelta(days=age) if state not in ("running", "pending") else None
+    return rows
+
+
+def remaining(database_url):
+    with session_scope(database_url) as session:
+        return {t.message_id: t for t in session.exec(select(Task))}
+
+
+def test_the_ledger_policy_archives_and_deletes_exactly_the_old_final_tasks(database_url, tmp_path, monkeypatch):
+    monkeypatch.setattr(cleanup_module, "BATCH", 7)  # several batches
+    rows = seed(database_url)
+    expected_gone = {t for t, state, age in rows if age == 40 and state not in ("running", "pending")}
+    before = remaining(database_url)
+    report = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path, kinds=["task_ledger"], now=NOW)
+    [ledger] = report.kinds
+    assert (ledger.archived, ledger.deleted) == (len(expected_gone), len(expected_gone)) == (16, 16)
+    left = remaining(database_url)
+    assert set(before) - set(left) == expected_gone
+    # a second run finds nothing more
+    again = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path, kinds=["task_ledger"], now=NOW)
+    assert again.kinds[0].deleted == 0 and again.kinds[0].archive is None
+    # the archive puts the very rows back
+    assert restore_archive(Path(ledger.archive), database_url) == 16
+    restored = remaining(database_url)
+    assert set(restored) == set(before)
+    for task_id in expected_gone:
+        old, new = before[task_id], restored[task_id]
+        assert (new.state, new.args, new.log_tail) == (old.state, old.args, old.log_tail)
+        assert as_utc(new.finished_at) == as_utc(old.finished_at)
+
+
+def test_the_log_policy_empties_old_logs_and_keeps_the_rows(database_url, tmp_path):
+    rows = seed(database_url)
+    report = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path, kinds=["task_logs"], now=NOW)
+    finished_old = {t for t, state, age in rows if age >= 10 and state not in ("running", "pending")}
+    assert report.kinds[0].cleared == len(finished_old) == 32
+    left = remaining(database_url)
+    assert len(left) == len(rows)
+    assert {t for t, task in left.items() if task.log_tail == ""} == finished_old
+
+
+def test_dry_run_counts_and_changes_nothing(database_url, tmp_path):
+    seed(database_url)
+    before = {t: task.log_tail for t, task in remaining(database_url).items()}
+    report = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path / "archive", dry_run=True, now=NOW)
+    by_kind = {k.kind: k for k in report.kinds}
+    assert by_kind["task_ledger"].deleted == 16 and by_kind["task_logs"].cleared == 32
+    assert by_kind["intraday_bars"].note == "no such data yet"
+    assert {t: task.log_tail for t, task in remaining(database_url).items()} == before
+    assert not (tmp_path / "archive").exists()
