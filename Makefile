@@ -1,5 +1,5 @@
 # Shortcuts for people who have make; the scripts in ops/scripts are the source of truth.
-.PHONY: run test test-quick lint bench schemas
+.PHONY: run test test-quick lint bench bench-maintenance schemas
 
 run:
 	bash ops/scripts/run.sh
@@ -15,6 +15,9 @@ lint:
 
 bench:
 	EXTRAS=dev,bench bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.run
+
+bench-maintenance:
+	bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.maintenance
 
 schemas:
 	.venv/bin/tickwork contract export --out docs/schemas

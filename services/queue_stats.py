@@ -7,6 +7,7 @@ TICKWORK_RABBITMQ_MANAGEMENT_URL is set, and are None otherwise.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
@@ -18,6 +19,7 @@ import requests
 from services.topology import QUEUES, dead_letter_queue, delay_queue
 
 MANAGEMENT_TIMEOUT_S = 5.0
+log = logging.getLogger("tickwork.queues")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ def all_queues() -> list[tuple[str, str]]:
 def queue_stats(rabbitmq_url: str, management_url: str | None = None) -> list[QueueStats]:
     """Every queue of the topology; raises pika's AMQPError when the broker is unreachable."""
     management = _management_stats(rabbitmq_url, management_url) if management_url else {}
+
     stats = []
     connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
     try:
@@ -72,8 +75,12 @@ def _management_stats(rabbitmq_url: str, management_url: str) -> dict[str, dict[
     password = unquote(management.password or amqp.password or "guest")
     base = f"{management.scheme}://{management.hostname}{f':{management.port}' if management.port else ''}"
     url = f"{base}{management.path.rstrip('/')}/api/queues/{quote(vhost, safe='')}"
-    reply = requests.get(url, auth=(user, password), timeout=MANAGEMENT_TIMEOUT_S)
-    reply.raise_for_status()
+    try:
+        reply = requests.get(url, auth=(user, password), timeout=MANAGEMENT_TIMEOUT_S)
+        reply.raise_for_status()
+    except requests.RequestException as error:  # depth and consumers still come over AMQP
+        log.warning("management API unavailable, rates omitted: %s", error)
+        return {}
     found = {}
     for queue in reply.json():
         details = queue.get("message_stats") or {}

@@ -3,7 +3,8 @@
 periodiq's own PeriodiqMiddleware is not used: it skips any message whose `scheduled_at` is more
 than 30 s old, and a retry keeps `scheduled_at`, so a periodic run that failed would never be
 retried. Here the deadline travels with the message (`skip_after_ms`, set from the job's grace by
-the scheduler) and applies to the first delivery only.
+the scheduler) and applies to the first delivery only: a retry, or a redelivery after a worker died
+mid-run, is late by design and runs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ OUTDATED = "tickwork_outdated"
 class ScheduledRuns(Middleware):
     def before_process_message(self, broker: Any, message: Any) -> None:
         skip_after = message.options.get("skip_after_ms")
-        if not skip_after or message.options.get("retries", 0) > 0:
+        if not skip_after or message.options.get("retries", 0) > 0 or getattr(message, "redelivered", False):
             return
         late_ms = current_millis() - skip_after
         if late_ms > 0:

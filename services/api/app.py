@@ -12,8 +12,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api import audit
 from services.api.routes import dead_letters, jobs, queues, tasks
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Tasks, scheduled jobs, dead letters and queues of the Tickwork engine. "
         "Every /api/v1 call needs `Authorization: Bearer <token>` with the right scope.",
         lifespan=lifespan,
+        max_body_size=settings.tickwork_api_max_body_bytes,
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
@@ -65,7 +67,6 @@ def create_app(settings: Settings) -> FastAPI:
     _health(app, settings)
     _errors(app)
     app.middleware("http")(_audit(settings))
-    app.add_middleware(BodyLimit, max_bytes=settings.tickwork_api_max_body_bytes)
     return app
 
 
@@ -118,70 +119,55 @@ def _errors(app: FastAPI) -> None:
 
 
 def _audit(settings: Settings) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    def write(entry: dict[str, Any]) -> None:
+        try:
+            with session_scope(settings.database_url) as session:
+                audit.record(session=session, **entry)
+        except Exception:  # the answer stands; a lost audit line is logged, loudly
+            log.exception("audit entry not written: %s", entry)
+
     async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         if request.method in audit.CHANGES and request.url.path.startswith("/api/"):
             route = request.scope.get("route")
             caller = getattr(request.state, "caller", None)
-            detail = {"location": response.headers["Location"]} if "Location" in response.headers else {}
-            with session_scope(settings.database_url) as session:
-                audit.record(
-                    session=session,
-                    who=str(caller) if caller else "anonymous",
-                    action=f"{request.method} {getattr(route, 'path', request.url.path)}",
-                    target=request.url.path,
-                    status=response.status_code,
-                    detail=detail,
-                )
+            entry = {
+                "who": str(caller) if caller else "anonymous",
+                "action": f"{request.method} {getattr(route, 'path', '(no such route)')}"[:64],
+                "target": request.url.path,
+                "status": response.status_code,
+                "detail": {"location": response.headers["Location"]} if "Location" in response.headers else {},
+            }
+            await run_in_threadpool(write, entry)  # SQL off the event loop
         return response
 
     return middleware
 
 
 class BodyLimit:
-    """Refuses a request body over `max_bytes` with 413, by its Content-Length or as it streams in."""
+    """Refuses a body whose Content-Length is over `max_bytes` with 413, before reading it. A body
+    sent in chunks is counted by FastAPI's own `max_body_size`, set to the same limit."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = dict(scope["headers"]).get(b"content-length") if scope["type"] == "http" else None
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+            body = f'{{"error": "request body larger than {self.max_bytes} bytes", "detail": null}}'.encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 413, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
             return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = f'{{"error": "request body larger than {self.max_bytes} bytes", "detail": null}}'.encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, receive, send)
 
 
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
+    # Outermost, so that an oversized Content-Length is refused (413, JSON) before anything reads it.
     uvicorn.run(
-        create_app(settings),
+        BodyLimit(create_app(settings), max_bytes=settings.tickwork_api_max_body_bytes),
         host=host or settings.tickwork_api_host,
         port=port or settings.tickwork_api_port,
         log_level=settings.tickwork_log_level.lower(),

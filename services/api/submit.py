@@ -15,12 +15,13 @@ from sqlmodel import Session
 from services.api.schemas import TaskCreate, TaskCreated
 from services.api.tokens import Caller
 from services.client import TickworkClient
-from services.errors import TickworkError
+from services.errors import MessageRejected, PublishFailed, TickworkError
 from services.ledger.states import TaskState
-from services.storage.db import session_scope
+from services.storage.db import as_utc, session_scope
 from services.storage.models import IdempotencyKey
 
 MAX_SCHEDULE_AHEAD = timedelta(days=30)
+ABANDONED = timedelta(seconds=90)  # a key still without an answer after this was left by a dead request
 
 
 class IdempotencyConflict(TickworkError):
@@ -57,7 +58,7 @@ def submit(
             retry=request.retry_policy.model_dump(exclude_none=True) if request.retry_policy else None,
             message_id=task_id,
         )
-    except BaseException:
+    except (PublishFailed, MessageRejected):  # nothing was sent: the key may be used again
         if idempotency_key:
             with session_scope(database_url) as session:
                 _forget_key(session, idempotency_key, caller.token_id)
@@ -109,6 +110,10 @@ def _claim_key(
                 continue
             if row.request_sha256 != fingerprint:
                 raise IdempotencyConflict("this Idempotency-Key was already used for a different request") from None
+            if not row.response and now - as_utc(row.created_at) > ABANDONED:
+                with session_scope(database_url) as session:  # its request died half-way: take it over
+                    _forget_key(session, key, token_id)
+                continue
             if not row.response:
                 raise IdempotencyConflict(
                     "a request with this Idempotency-Key is still being processed; retry shortly"

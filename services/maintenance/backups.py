@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -27,7 +28,14 @@ from sqlalchemy import create_engine, text
 from sqlmodel import Session, col, select
 
 from services.errors import NonRetryableError, TickworkError
-from services.maintenance.databases import engine_of, libpq_url, row_counts, sqlite_path, with_database
+from services.maintenance.databases import (
+    engine_of,
+    libpq_url,
+    pg_command_target,
+    row_counts,
+    sqlite_path,
+    with_database,
+)
 from services.storage.db import as_utc, make_engine, session_scope
 from services.storage.models import Backup
 
@@ -64,7 +72,13 @@ def create_backup(
     engine = engine_of(database_url)
     name = f"tickwork-{now:%Y%m%dT%H%M%S}Z" + (f"-{label}" if label else "") + (f"-{key}" if key else "")
     path = folder / (f"{name}.dump" if engine == "postgresql" else f"{name}.sqlite.gz")
-    counts = _dump_postgresql(database_url, path) if engine == "postgresql" else _dump_sqlite(database_url, path)
+    partial = path.with_name(f".{path.name}.partial")  # renamed once complete; never cataloged half-written
+    try:
+        counts = (_dump_postgresql if engine == "postgresql" else _dump_sqlite)(database_url, partial)
+    except (OSError, subprocess.SubprocessError, sqlite3.DatabaseError) as error:
+        partial.unlink(missing_ok=True)
+        raise TickworkError(f"backup {name} failed: {_describe(error)}") from None
+    partial.rename(path)
     record = Backup(
         name=name,
         path=str(path.resolve()),
@@ -103,7 +117,7 @@ def verify_backup(database_url: str, backup_id: int) -> Backup:
     except BackupVerificationFailed as error:
         outcome = str(error)
         raise
-    except (OSError, subprocess.CalledProcessError, sqlite3.DatabaseError) as error:
+    except (OSError, subprocess.SubprocessError, sqlite3.DatabaseError) as error:
         outcome = f"backup {record.name} does not restore: {_describe(error)}"
         raise BackupVerificationFailed(outcome) from None
     finally:
@@ -124,7 +138,7 @@ def restore_backup(database_url: str, backup_id: int, target_url: str, *, replac
         raise TickworkError(f"backup {record.name} is a {record.engine} backup; the target is {engine_of(target_url)}")
     try:
         _restore(record, target_url, replace=replace)
-    except (OSError, subprocess.CalledProcessError) as error:
+    except (OSError, subprocess.SubprocessError) as error:
         raise TickworkError(f"restoring backup {record.name} failed: {_describe(error)}") from None
     return record
 
@@ -132,23 +146,21 @@ def restore_backup(database_url: str, backup_id: int, target_url: str, *, replac
 def _restore(record: Backup, target_url: str, *, replace: bool) -> None:
     if record.engine == "postgresql":
         options = ["--clean", "--if-exists"] if replace else []
-        _run(
-            [
-                "pg_restore",
-                "--no-owner",
-                "--no-privileges",
-                "--exit-on-error",
-                *options,
-                f"--dbname={libpq_url(target_url)}",
-                record.path,
-            ]
+        # One transaction: a restore that fails half-way leaves the target as it was.
+        _run_pg(
+            ["pg_restore", "--no-owner", "--no-privileges", "--single-transaction", *options, record.path], target_url
         )
     else:
         target = sqlite_path(target_url)
         if target.exists() and not replace:
             raise TickworkError(f"{target} exists; pass replace to overwrite it")
-        with gzip.open(record.path, "rb") as source, target.open("wb") as out:
+        staged = target.with_name(f".{target.name}.restoring")
+        with gzip.open(record.path, "rb") as source, staged.open("wb") as out:
             shutil.copyfileobj(source, out)
+        # The old database's WAL must not be replayed onto the restored file.
+        for leftover in (target.with_name(f"{target.name}-wal"), target.with_name(f"{target.name}-shm")):
+            leftover.unlink(missing_ok=True)
+        os.replace(staged, target)  # atomic: readers see the old file or the new one
 
 
 def rotate_backups(database_url: str, *, keep_daily: int, keep_weekly: int, now: datetime | None = None) -> Rotation:
@@ -159,6 +171,9 @@ def rotate_backups(database_url: str, *, keep_daily: int, keep_weekly: int, now:
         live = list(
             session.exec(select(Backup).where(col(Backup.deleted_at).is_(None)).order_by(col(Backup.created_at).desc()))
         )
+        # Within each day and week a verified backup is kept before a newer one that failed.
+        live.sort(key=lambda b: b.verification == "ok", reverse=True)
+        live.sort(key=lambda b: as_utc(b.created_at).date(), reverse=True)
         keep: set[int] = set()
         days: set[object] = set()
         weeks: set[object] = set()
@@ -195,7 +210,7 @@ def _dump_postgresql(database_url: str, path: Path) -> dict[str, Any]:
         snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar_one()
         counts = row_counts(connection)
         # The snapshot stays valid while this transaction is open: pg_dump sees exactly what we counted.
-        _run(
+        _run_pg(
             [
                 "pg_dump",
                 "--format=custom",
@@ -203,8 +218,8 @@ def _dump_postgresql(database_url: str, path: Path) -> dict[str, Any]:
                 f"--snapshot={snapshot}",
                 "--no-owner",
                 f"--file={path}",
-                f"--dbname={libpq_url(database_url)}",
-            ]
+            ],
+            database_url,
         )
         connection.rollback()
     return counts
@@ -232,15 +247,15 @@ def _restored_counts(database_url: str, record: Backup) -> dict[str, Any]:
             connection.execute(text(f'CREATE DATABASE "{scratch}"'))
         try:
             scratch_url = with_database(database_url, scratch)
-            _run(
+            _run_pg(
                 [
                     "pg_restore",
                     "--no-owner",
                     "--no-privileges",
                     "--exit-on-error",
-                    f"--dbname={libpq_url(scratch_url)}",
                     record.path,
-                ]
+                ],
+                scratch_url,
             )
             return _counts(scratch_url.replace("postgresql://", "postgresql+psycopg://", 1))
         finally:
@@ -291,8 +306,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _run(command: list[str]) -> None:
-    subprocess.run(command, check=True, capture_output=True, text=True, errors="replace", timeout=PG_TIMEOUT_S)
+def _run_pg(command: list[str], database_url: str) -> None:
+    """Run pg_dump/pg_restore against `database_url`, its password in the environment only."""
+    url, secret = pg_command_target(database_url)
+    subprocess.run(
+        [*command, f"--dbname={url}"],
+        check=True,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=PG_TIMEOUT_S,
+        env={**os.environ, **secret},
+    )
 
 
 def _describe(error: BaseException) -> str:

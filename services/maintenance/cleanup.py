@@ -72,11 +72,14 @@ class CleanupReport:
 
 
 def default_policies(*, ledger_days: float, log_days: float, market_data_days: float = 730) -> list[Retention]:
-    """The retention policies, from the settings (`TICKWORK_RETENTION_*`)."""
+    """The retention policies: the ledger's from TICKWORK_LEDGER_RETENTION_DAYS and
+    TICKWORK_TASK_LOG_RETENTION_DAYS; the others are fixed until their data lands."""
     return [
         Retention(
             "task_ledger", "tasks", "finished_at", timedelta(days=ledger_days), archive=True, final_tasks_only=True
         ),
+        # The scheduler's run records go with the ledger: their tasks are gone by then.
+        Retention("task_ledger", "scheduled_runs", "due_at", timedelta(days=ledger_days), archive=False),
         Retention(
             "task_logs",
             "tasks",

@@ -17,8 +17,17 @@ def engine_of(database_url: str) -> str:
 
 
 def libpq_url(database_url: str) -> str:
-    """The URL for pg_dump and pg_restore (no SQLAlchemy driver suffix)."""
+    """The URL for a libpq connection (no SQLAlchemy driver suffix), password included: for our own
+    connections only, never for a command line (see `pg_command_target`)."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def pg_command_target(database_url: str) -> tuple[str, dict[str, str]]:
+    """(URL without the password, environment with PGPASSWORD) for pg_dump and pg_restore: a
+    password on the command line would show in `ps` and in error messages."""
+    url = make_url(database_url).set(drivername="postgresql")
+    env = {"PGPASSWORD": url.password} if url.password else {}
+    return url.set(password=None).render_as_string(hide_password=False), env
 
 
 def with_database(database_url: str, name: str) -> str:

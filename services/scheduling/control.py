@@ -39,8 +39,8 @@ def trigger_job(database_url: str, client: TickworkClient, name: str, *, by: str
         )
     except BaseException:
         with session_scope(database_url) as session:
-            store.release_claim(session=session, job=name, due_at=now)
+            store.release_claim(session=session, job=name, due_at=now, scheduler=by)
         raise
     with session_scope(database_url) as session:
-        store.mark_sent(session=session, job=name, due_at=now, now=datetime.now(UTC))
+        store.mark_sent(session=session, job=name, due_at=now, scheduler=by, now=datetime.now(UTC))
     return sent

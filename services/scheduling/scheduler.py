@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from services.client import Send, SentMessage
 from services.contract import CONTRACT
 from services.contract.envelope import ScheduleStamp
+from services.errors import MessageRejected, PublishFailed
 from services.ledger.tasks import record_skipped
 from services.scheduling import store
 from services.scheduling.jobs import Job
@@ -108,7 +109,13 @@ class Scheduler:
         """Tick until `stop` is set, sleeping until the next run is due (or `idle_wake` at most).
         Tests pass a simulated clock and `sleep` to run this very loop through a year."""
         sleep, clock = sleep or stop.wait, self.clock
-        self.start(clock())
+        while not stop.is_set():
+            try:
+                self.start(clock())
+                break
+            except Exception:  # the database is not reachable yet: keep trying, as the ticks do
+                log.exception("start failed; retrying in %s s", self.idle_wake.total_seconds())
+                sleep(self.idle_wake.total_seconds())
         while not stop.is_set():
             try:
                 self.tick(clock())
@@ -168,15 +175,17 @@ class Scheduler:
         stamp = ScheduleStamp(job.name, due_at, skip_after=due_at + job.grace)
         try:
             self.send([Send(job.actor, dict(job.kwargs), message_id=message_id, schedule=stamp)])
-        except Exception:
+        except (PublishFailed, MessageRejected):  # not sent: free the tick for another try in grace
             log.exception("job %s: sending the run due %s failed; it is retried while in grace", job.name, due_at)
             with session_scope(self.database_url) as session:
-                store.release_claim(session=session, job=job.name, due_at=due_at)
+                store.release_claim(session=session, job=job.name, due_at=due_at, scheduler=self.scheduler_id)
             self._retry_later(job, due_at)
             return None
+        except Exception:  # RabbitMQ confirmed it; only recording the pending row failed
+            log.exception("job %s: run due %s sent, but its ledger row was not written", job.name, due_at)
         sent_at = self.clock()
         with session_scope(self.database_url) as session:
-            store.mark_sent(session=session, job=job.name, due_at=due_at, now=sent_at)
+            store.mark_sent(session=session, job=job.name, due_at=due_at, scheduler=self.scheduler_id, now=sent_at)
         if self.metrics is not None:
             self.metrics.sent(job.name, lag_s=max(0.0, (sent_at - due_at).total_seconds()))
         log.info("job %s: sent %s due %s", job.name, job.actor, due_at.isoformat())

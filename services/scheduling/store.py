@@ -22,7 +22,9 @@ from services.storage.db import as_utc
 from services.storage.models import ScheduledJob, ScheduledRun, Task
 from services.storage.upsert import dialect_insert
 
-STALE_CLAIM = timedelta(seconds=30)
+# Longer than the client's worst case for one confirmed publish (6 attempts x 10 s, plus back-off),
+# so a slow but living sender is never taken over.
+STALE_CLAIM = timedelta(seconds=90)
 RUN_IDS = uuid.UUID("6f7d0a52-4b7e-4f53-9a59-3c1d2f1b8e10")
 
 
@@ -47,9 +49,27 @@ def sync_jobs(*, session: Session, jobs: Iterable[Job], active: set[str], now: d
     """Write the timetable's definitions, keeping each job's pause state; a job that left the
     timetable, or whose actor is not implemented here, is kept but marked inactive."""
     jobs = list(jobs)
+    # Two schedulers may start together on a fresh database: create missing rows without conflict.
+    insert = dialect_insert(session.get_bind().dialect.name, ScheduledJob)
+    for job in jobs:
+        fresh = {
+            "name": job.name,
+            "actor": job.actor,
+            "schedule": job.schedule,
+            "args": dict(job.kwargs),
+            "grace_s": 0.0,
+            "overdue_after_s": 0.0,
+            "description": "",
+            "active": False,
+            "paused": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        session.execute(insert.values(fresh).on_conflict_do_nothing(index_elements=["name"]))
+    session.flush()
     existing = {row.name: row for row in session.exec(select(ScheduledJob))}
     for job in jobs:
-        row = existing.get(job.name) or ScheduledJob(name=job.name, created_at=now)  # type: ignore[call-arg]
+        row = existing[job.name]
         row.actor, row.schedule, row.args = job.actor, job.schedule, dict(job.kwargs)
         row.grace_s, row.overdue_after_s = job.grace.total_seconds(), job.overdue_after.total_seconds()
         row.description, row.active, row.updated_at = job.description, job.name in active, now
@@ -131,7 +151,7 @@ def claim_run(
             col(ScheduledRun.outcome) == Outcome.CLAIMED,
             col(ScheduledRun.claimed_at) < now - STALE_CLAIM,
         )
-        .values(scheduler=scheduler, claimed_at=now)
+        .values(scheduler=scheduler, claimed_at=now, outcome=outcome, detail=detail)
         .returning(col(ScheduledRun.job))
     )
     return message_id if session.execute(takeover).first() is not None else None
@@ -143,21 +163,25 @@ def claim_pending(*, session: Session, job: str, due_at: datetime) -> bool:
     return run is not None and run.outcome == Outcome.CLAIMED
 
 
-def mark_sent(*, session: Session, job: str, due_at: datetime, now: datetime) -> None:
+def mark_sent(*, session: Session, job: str, due_at: datetime, scheduler: str, now: datetime) -> None:
     session.execute(
         update(ScheduledRun)
-        .where(col(ScheduledRun.job) == job, col(ScheduledRun.due_at) == due_at)
+        .where(
+            col(ScheduledRun.job) == job, col(ScheduledRun.due_at) == due_at, col(ScheduledRun.scheduler) == scheduler
+        )
         .values(outcome=Outcome.SENT, sent_at=now)
     )
 
 
-def release_claim(*, session: Session, job: str, due_at: datetime) -> None:
-    """Drop a claim whose send failed, so the tick can be tried again while it is still in time."""
+def release_claim(*, session: Session, job: str, due_at: datetime, scheduler: str) -> None:
+    """Drop this scheduler's claim whose send failed, so the tick can be tried again while in time
+    (a claim another scheduler took over meanwhile is not this one's to drop)."""
     session.execute(
         delete(ScheduledRun).where(
             col(ScheduledRun.job) == job,
             col(ScheduledRun.due_at) == due_at,
             col(ScheduledRun.outcome) == Outcome.CLAIMED,
+            col(ScheduledRun.scheduler) == scheduler,
         )
     )
 

@@ -179,6 +179,9 @@ def test_malformed_json_too_large_bodies_and_unknown_ids(api):
     assert broken.status_code == 400 and broken.json()["error"] == "the request body is not valid JSON"
     huge = api.call("POST", "/api/v1/tasks", token, json={"actor": "probe_record", "parameters": {"tag": "x" * 70_000}})
     assert huge.status_code == 413 and "larger than" in huge.json()["error"]
+    chunks = (b'{"actor": "probe_record", "parameters": {"tag": "' + b"x" * 8192 for _ in range(10))
+    chunked = api.call("POST", "/api/v1/tasks", token, data=chunks, headers={"Content-Type": "application/json"})
+    assert chunked.status_code == 413, chunked.text
     for method, path in (
         ("GET", "/api/v1/tasks/nope"),
         ("GET", "/api/v1/tasks/nope/logs"),

@@ -75,6 +75,7 @@ def test_cleanup_old_data_runs_and_the_cli_restores_its_archive(start_workers, c
     sent = client.send("cleanup_old_data", {"kinds": ["task_ledger"]})
     task = wait_state(database_url, sent.message_id, "completed", timeout=60)
     assert "task_ledger (tasks): archived 1, deleted 1" in task.result_summary
+    assert "task_ledger (scheduled_runs): archived 0, deleted 0" in task.result_summary
     assert row(database_url, "old-task") is None
     [manifest] = archive.glob("*.manifest.json")
     assert json.loads(manifest.read_text())["rows"] == 1

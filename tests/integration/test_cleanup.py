@@ -59,7 +59,8 @@ def test_the_ledger_policy_archives_and_deletes_exactly_the_old_final_tasks(data
     expected_gone = {t for t, state, age in rows if age == 40 and state not in ("running", "pending")}
     before = remaining(database_url)
     report = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path, kinds=["task_ledger"], now=NOW)
-    [ledger] = report.kinds
+    [ledger, runs] = report.kinds
+    assert (runs.table, runs.deleted) == ("scheduled_runs", 0)
     assert (ledger.archived, ledger.deleted) == (len(expected_gone), len(expected_gone)) == (16, 16)
     left = remaining(database_url)
     assert set(before) - set(left) == expected_gone
@@ -91,7 +92,8 @@ def test_dry_run_counts_and_changes_nothing(database_url, tmp_path):
     before = {t: task.log_tail for t, task in remaining(database_url).items()}
     report = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path / "archive", dry_run=True, now=NOW)
     by_kind = {k.kind: k for k in report.kinds}
-    assert by_kind["task_ledger"].deleted == 16 and by_kind["task_logs"].cleared == 32
+    ledger = [k for k in report.kinds if k.table == "tasks" and k.kind == "task_ledger"]
+    assert ledger[0].deleted == 16 and by_kind["task_logs"].cleared == 32
     assert by_kind["intraday_bars"].note == "no such data yet"
     assert {t: task.log_tail for t, task in remaining(database_url).items()} == before
     assert not (tmp_path / "archive").exists()

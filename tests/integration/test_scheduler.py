@@ -186,21 +186,20 @@ def test_a_failed_send_is_retried_while_its_tick_is_in_grace(database_url):
 
 @BOTH
 def test_a_claim_whose_scheduler_died_is_taken_over_with_the_same_message_id(database_url):
-    due = T0 + timedelta(minutes=1)
+    due = T0 + timedelta(hours=1)
     with session_scope(database_url) as session:
-        dead = store.claim_run(
-            session=session, job="every-minute", due_at=due, kind="scheduled", scheduler="dead", now=due
-        )
+        dead = store.claim_run(session=session, job="hourly", due_at=due, kind="scheduled", scheduler="dead", now=due)
     sender = RecordingSender()
-    loop = scheduler(
-        database_url,
-        [job("every-minute", "* * * * *", grace=timedelta(minutes=5), overdue_after=timedelta(minutes=10))],
-        sender,
-    )
+    hourly = job("hourly", "0 * * * *", grace=timedelta(minutes=5), overdue_after=timedelta(minutes=10))
+    loop = scheduler(database_url, [hourly], sender)
     loop.start(T0)
-    assert loop.tick(due + timedelta(seconds=5)) == []  # still fresh: its owner may be sending
-    [record] = loop.tick(due + timedelta(seconds=40))
+    assert loop.tick(due + timedelta(seconds=60)) == []  # still fresh: its owner may be sending
+    [record] = loop.tick(due + timedelta(seconds=100))
     assert record.message_id == dead and sender.sent[0][0].message_id == dead
+    assert [(run.outcome, run.scheduler) for run in runs(database_url, "hourly")] == [("sent", "s1")]
+    with session_scope(database_url) as session:  # the dead owner, back, cannot drop or mark it
+        store.release_claim(session=session, job="hourly", due_at=due, scheduler="dead")
+    assert len(runs(database_url, "hourly")) == 1
 
 
 @BOTH

@@ -10,6 +10,7 @@ from periodiq import cron
 
 from services.client import Send, SentMessage
 from services.contract import CONTRACT
+from services.errors import PublishFailed
 from services.scheduling.cadence import Cron
 from services.scheduling.jobs import Job, MarketGate
 
@@ -41,7 +42,7 @@ class RecordingSender:
         with self.lock:
             if self.failures:
                 self.failures -= 1
-                raise ConnectionError("broker unreachable (simulated)")
+                raise PublishFailed("broker unreachable (simulated)")
             results = []
             for request in requests:
                 self.sent.append((request, self.clock.now() if self.clock else None))

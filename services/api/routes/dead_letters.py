@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from services.api.deps import Admin, Config, Reader
 from services.api.schemas import DeadLetterAction, DeadLetterDetail, DeadLetterOut, DeadLetterSelection
 from services.dead_letters import DeadLetter, DeadLetters, Selector
+from services.ledger.redaction import redact
 from services.topology import QUEUES
 
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
@@ -48,7 +49,8 @@ def get_dead_letter(message_id: str, config: Config, _: Reader) -> DeadLetterDet
     letter = _letters(config).get(message_id)
     if letter is None:
         raise HTTPException(404, f"no dead letter with message id {message_id!r}")
-    return DeadLetterDetail(**_out(letter).model_dump(), message=letter.envelope)
+    message = redact(letter.envelope) if letter.envelope else None  # as the ledger shows arguments
+    return DeadLetterDetail(**_out(letter).model_dump(), message=message)
 
 
 @router.post("/replay", response_model=DeadLetterAction)
