@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -41,6 +42,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (ScheduleTooFar, 422),
     (PublishFailed, 503),
     (pika.exceptions.AMQPError, 503),
+    (DataError, 422),  # a value the database cannot store, e.g. a NUL character in a path
     (TickworkError, 400),
 ]
 
@@ -104,6 +106,8 @@ def _errors(app: FastAPI) -> None:
 
     def known(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
         async def handle(_: Request, error: Exception) -> JSONResponse:
+            if isinstance(error, DataError):  # its text would show SQL: say what is wrong instead
+                return problem(status, "a value in the request cannot be stored (control characters?)")
             return problem(status, str(error) if status != 503 else f"the broker is unavailable: {error}")
 
         return handle

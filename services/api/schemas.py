@@ -10,6 +10,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.ledger.states import TaskState
 from services.priority import Priority
 
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL text cannot hold NUL)
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -152,9 +154,9 @@ class DeadLetterDetail(DeadLetterOut):
 class DeadLetterSelection(Strict):
     """Which dead letters: one `message_id`, or all matching `actor` and/or `reason`, or `all`."""
 
-    message_id: str | None = Field(None, max_length=128)
-    actor: str | None = Field(None, max_length=128)
-    reason: str | None = Field(None, max_length=64)
+    message_id: str | None = Field(None, max_length=128, pattern=PRINTABLE)
+    actor: str | None = Field(None, max_length=128, pattern=PRINTABLE)
+    reason: str | None = Field(None, max_length=64, pattern=PRINTABLE)
     all: bool = False
 
 

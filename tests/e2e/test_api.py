@@ -182,6 +182,9 @@ def test_malformed_json_too_large_bodies_and_unknown_ids(api):
     chunks = (b'{"actor": "probe_record", "parameters": {"tag": "' + b"x" * 8192 for _ in range(10))
     chunked = api.call("POST", "/api/v1/tasks", token, data=chunks, headers={"Content-Type": "application/json"})
     assert chunked.status_code == 413, chunked.text
+    nul = api.call("POST", "/api/v1/dead-letters/replay", token, json={"reason": "bad\u0000"})
+    assert nul.status_code == 422 and "reason" in nul.json()["error"]
+    assert api.call("GET", "/api/v1/tasks/a%00b", token).status_code == 422
     for method, path in (
         ("GET", "/api/v1/tasks/nope"),
         ("GET", "/api/v1/tasks/nope/logs"),

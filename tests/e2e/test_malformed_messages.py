@@ -19,7 +19,11 @@ MALFORMED = {
     "not UTF-8": (b"\xff\xfe\x00garbage", "undecodable"),
     "not an envelope": (b'{"hello": "world"}', "malformed_envelope"),
     "unknown actor": (raw_body(actor_name="no_such_actor"), "unknown_actor"),
-    "contract actor not on this worker": (raw_body(actor_name="backup_data", kwargs={}), "unknown_actor"),
+    # (an actor of the contract that no module implements yet)
+    "contract actor not on this worker": (
+        raw_body(actor_name="fetch_asset_info", kwargs={"symbol": "AAPL"}),
+        "unknown_actor",
+    ),
     "wrong argument type": (raw_body(kwargs={"tag": 5}), "invalid_payload"),
     "missing field": (raw_body(kwargs={}), "invalid_payload"),
     "unexpected field": (raw_body(kwargs={"tag": "x", "tga": "typo"}), "invalid_payload"),
