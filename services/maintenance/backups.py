@@ -24,19 +24,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from services.errors import NonRetryableError, TickworkError
 from services.maintenance.databases import (
     engine_of,
-    libpq_url,
     pg_command_target,
     row_counts,
     sqlite_path,
     with_database,
 )
-from services.storage.db import as_utc, make_engine, session_scope
+from services.storage.db import as_utc, autocommit, make_engine, one_off_engine, session_scope
 from services.storage.models import Backup
 
 PG_TIMEOUT_S = 3600  # pg_dump/pg_restore of a large database; the actor's time limit is the same
@@ -239,30 +238,15 @@ def _restored_counts(database_url: str, record: Backup) -> dict[str, Any]:
                 database.close()
             return _counts(f"sqlite:///{copy}")
     scratch = f"tickwork_verify_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(
-        libpq_url(database_url).replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
+    with autocommit(database_url).connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{scratch}"'))
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{scratch}"'))
-        try:
-            scratch_url = with_database(database_url, scratch)
-            _run_pg(
-                [
-                    "pg_restore",
-                    "--no-owner",
-                    "--no-privileges",
-                    "--exit-on-error",
-                    record.path,
-                ],
-                scratch_url,
-            )
-            return _counts(scratch_url.replace("postgresql://", "postgresql+psycopg://", 1))
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        scratch_url = with_database(database_url, scratch)
+        _run_pg(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", record.path], scratch_url)
+        return _counts(scratch_url)
     finally:
-        admin.dispose()
+        with autocommit(database_url).connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
 
 
 # -- SQLite ------------------------------------------------------------------------------------------
@@ -283,12 +267,8 @@ def _dump_sqlite(database_url: str, path: Path) -> dict[str, Any]:
 
 # -- helpers -------------------------------------------------------------------------------------------
 def _counts(url: str) -> dict[str, Any]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return row_counts(connection)
-    finally:
-        engine.dispose()
+    with one_off_engine(url) as engine, engine.connect() as connection:
+        return row_counts(connection)
 
 
 def _get(session: Session, backup_id: int) -> Backup:

@@ -16,12 +16,6 @@ def engine_of(database_url: str) -> str:
     return backend
 
 
-def libpq_url(database_url: str) -> str:
-    """The URL for a libpq connection (no SQLAlchemy driver suffix), password included: for our own
-    connections only, never for a command line (see `pg_command_target`)."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def pg_command_target(database_url: str) -> tuple[str, dict[str, str]]:
     """(URL without the password, environment with PGPASSWORD) for pg_dump and pg_restore: a
     password on the command line would show in `ps` and in error messages."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
-from services.maintenance.databases import engine_of, libpq_url, sqlite_path
+from services.maintenance.databases import engine_of, sqlite_path
+from services.storage.db import autocommit
 
 BLOATED = 0.2  # dead rows / live rows above which a table's indexes are rebuilt
 
@@ -40,34 +41,28 @@ def optimize_database(database_url: str, *, reindex: bool = True) -> OptimizeRep
 
 def _optimize_postgresql(database_url: str, *, reindex: bool) -> OptimizeReport:
     # VACUUM and REINDEX CONCURRENTLY cannot run inside a transaction block.
-    engine = create_engine(
-        libpq_url(database_url).replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    try:
-        with engine.connect() as connection:
-            size = "SELECT pg_database_size(current_database())"
-            report = OptimizeReport("postgresql", connection.execute(text(size)).scalar_one(), 0)
-            bloated = [
-                table
-                for table, dead, live in connection.execute(
-                    text("SELECT relname, n_dead_tup, n_live_tup FROM pg_stat_user_tables WHERE schemaname = 'public'")
-                )
-                if dead > BLOATED * max(live, 1)
-            ]
-            quote = connection.dialect.identifier_preparer.quote
-            for table in sorted(inspect(connection).get_table_names()):
-                connection.execute(text(f"VACUUM (ANALYZE) {quote(table)}"))
-                report.actions.append(f"VACUUM (ANALYZE) {table}")
-            if reindex:
-                for table in bloated:
-                    names = [i["name"] for i in inspect(connection).get_indexes(table) if i["name"]]
-                    for index in names + _primary_key(connection, table):
-                        connection.execute(text(f"REINDEX INDEX CONCURRENTLY {quote(index)}"))
-                        report.actions.append(f"REINDEX INDEX CONCURRENTLY {index} (table {table} was bloated)")
-            report.size_after = connection.execute(text(size)).scalar_one()
-            return report
-    finally:
-        engine.dispose()
+    with autocommit(database_url).connect() as connection:
+        size = "SELECT pg_database_size(current_database())"
+        report = OptimizeReport("postgresql", connection.execute(text(size)).scalar_one(), 0)
+        bloated = [
+            table
+            for table, dead, live in connection.execute(
+                text("SELECT relname, n_dead_tup, n_live_tup FROM pg_stat_user_tables WHERE schemaname = 'public'")
+            )
+            if dead > BLOATED * max(live, 1)
+        ]
+        quote = connection.dialect.identifier_preparer.quote
+        for table in sorted(inspect(connection).get_table_names()):
+            connection.execute(text(f"VACUUM (ANALYZE) {quote(table)}"))
+            report.actions.append(f"VACUUM (ANALYZE) {table}")
+        if reindex:
+            for table in bloated:
+                names = [i["name"] for i in inspect(connection).get_indexes(table) if i["name"]]
+                for index in names + _primary_key(connection, table):
+                    connection.execute(text(f"REINDEX INDEX CONCURRENTLY {quote(index)}"))
+                    report.actions.append(f"REINDEX INDEX CONCURRENTLY {index} (table {table} was bloated)")
+        report.size_after = connection.execute(text(size)).scalar_one()
+        return report
 
 
 def _primary_key(connection: object, table: str) -> list[str]:
@@ -77,15 +72,10 @@ def _primary_key(connection: object, table: str) -> list[str]:
 
 def _optimize_sqlite(database_url: str) -> OptimizeReport:
     path = sqlite_path(database_url)
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 60}, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            before = path.stat().st_size
-            report = OptimizeReport("sqlite", before, 0)
-            for statement in ("VACUUM", "ANALYZE", "PRAGMA optimize", "PRAGMA wal_checkpoint(TRUNCATE)"):
-                connection.execute(text(statement))
-                report.actions.append(statement)
-        report.size_after = path.stat().st_size
-        return report
-    finally:
-        engine.dispose()
+    report = OptimizeReport("sqlite", path.stat().st_size, 0)
+    with autocommit(database_url).connect() as connection:
+        for statement in ("VACUUM", "ANALYZE", "PRAGMA optimize", "PRAGMA wal_checkpoint(TRUNCATE)"):
+            connection.execute(text(statement))
+            report.actions.append(statement)
+    report.size_after = path.stat().st_size
+    return report

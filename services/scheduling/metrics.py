@@ -72,7 +72,8 @@ class SchedulerMetrics:
         with session_scope(scheduler.database_url) as session:
             successes = last_successes(session=session)
             paused = paused_jobs(session=session)
-            overdue = {item.job for item in find_overdue(scheduler.jobs, session=session, now=now)}
+            late = find_overdue(scheduler.jobs, session=session, now=now, successes=successes)
+            overdue = {item.job for item in late}
         for job in scheduler.jobs:
             name = job.name
             # Every job's series exist from the start (at zero), so dashboards and alerts see them.

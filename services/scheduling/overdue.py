@@ -30,10 +30,16 @@ class Overdue:
 
 
 def find_overdue(
-    jobs: Sequence[Job], *, session: Session, now: datetime, calendar: NyseCalendar = NYSE
+    jobs: Sequence[Job],
+    *,
+    session: Session,
+    now: datetime,
+    calendar: NyseCalendar = NYSE,
+    successes: dict[str, datetime] | None = None,
 ) -> list[Overdue]:
+    """`successes`: the jobs' last successes, when the caller has read them already."""
     rows = {row.name: row for row in session.exec(select(ScheduledJob))}
-    successes = last_successes(session=session)
+    successes = last_successes(session=session) if successes is None else successes
     found = []
     for job in jobs:
         row = rows.get(job.name)

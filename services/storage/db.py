@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 
-def _driver_url(url: str) -> str:
+def driver_url(url: str) -> str:
     # psycopg 3 is the PostgreSQL driver we install; a bare postgresql:// would ask for psycopg2.
     return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
 
@@ -24,7 +24,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(_driver_url(url), pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(driver_url(url), pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -34,6 +34,22 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def autocommit(url: str) -> Engine:
+    """The engine of `url` without transactions, for statements that refuse one (VACUUM, CREATE
+    DATABASE, REINDEX CONCURRENTLY); it shares the engine's pool."""
+    return make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def one_off_engine(url: str) -> Iterator[Engine]:
+    """An engine for a database used once (a scratch restore, a temporary copy), disposed after."""
+    engine = create_engine(driver_url(url))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @contextmanager

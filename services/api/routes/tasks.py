@@ -21,11 +21,14 @@ from services.api.schemas import (
     Worker,
 )
 from services.api.submit import submit
+from services.api.tokens import Caller
 from services.cancellation import cancel_task
+from services.client import TickworkClient
 from services.contract.fields import Id
 from services.contract.refresh import CreatePortfolioSnapshot, FetchAssetInfo, FetchMarketData
 from services.ledger import tasks as ledger
 from services.ledger.states import WAITING, TaskState
+from services.settings import Settings
 from services.storage.models import Task
 from services.workers_registry import list_workers, worker_status
 
@@ -106,7 +109,7 @@ def workers(db: Db, config: Config, _: Reader) -> list[Worker]:
 
 # -- typed shortcuts: the actor's own arguments, plus priority and scheduled_for ---------------------
 class MarketDataRequest(FetchMarketData, Submission):
-    pass
+    """fetch_market_data's arguments, plus priority and scheduled_for."""
 
 
 class PortfolioPricesRequest(Submission):
@@ -114,7 +117,7 @@ class PortfolioPricesRequest(Submission):
 
 
 class AssetInfoRequest(FetchAssetInfo, Submission):
-    pass
+    """fetch_asset_info's arguments, plus priority and scheduled_for."""
 
 
 class PortfolioPerformanceRequest(Submission):
@@ -123,7 +126,7 @@ class PortfolioPerformanceRequest(Submission):
 
 
 class PortfolioSnapshotRequest(CreatePortfolioSnapshot, Submission):
-    pass
+    """create_portfolio_snapshot's arguments, plus priority and scheduled_for."""
 
 
 SHORTCUTS: list[tuple[str, str, type[Submission], str]] = [
@@ -201,7 +204,7 @@ def cancel(task_id: str, config: Config, _: Canceller) -> Cancelled:
 
 
 def _submitted(
-    request: TaskCreate, response: Response, client: Any, config: Any, caller: Any, key: str | None
+    request: TaskCreate, response: Response, client: TickworkClient, config: Settings, caller: Caller, key: str | None
 ) -> TaskCreated:
     result = submit(request, client=client, database_url=config.database_url, caller=caller, idempotency_key=key)
     if result.replayed:
