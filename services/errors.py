@@ -42,3 +42,37 @@ class PublishFailed(TickworkError):
 
 class TaskCancelled(TickworkError):
     """Raised inside a running task when an operator cancelled it; the task ends `cancelled`."""
+
+
+class ProviderError(TickworkError):
+    """Raised when a market-data provider could not answer now (timeout, 5xx, error body); retryable."""
+
+    def __init__(self, provider: str, detail: str) -> None:
+        super().__init__(f"{provider}: {detail}")
+        self.provider = provider
+        self.detail = detail
+
+
+class RateLimited(ProviderError):
+    """Raised when a provider's shared rate budget or its Retry-After forbids a call for too long."""
+
+    def __init__(self, provider: str, detail: str, *, retry_after_s: float) -> None:
+        super().__init__(provider, detail)
+        self.retry_after_s = retry_after_s
+
+
+class CircuitOpen(ProviderError):
+    """Raised when a provider's circuit is open after repeated failures: it is not called until it closes."""
+
+
+class UnknownSymbol(NonRetryableError):
+    """Raised when a provider answers that it does not know a symbol; asking again cannot help."""
+
+    def __init__(self, provider: str, symbol: str, detail: str) -> None:
+        super().__init__(f"{provider}: unknown symbol {symbol!r}: {detail}")
+        self.provider = provider
+        self.symbol = symbol
+
+
+class NotSupported(TickworkError):
+    """Raised when a provider does not offer what was asked (an interval, asset info): try the next one."""

@@ -70,6 +70,25 @@ class Settings(BaseSettings):
     tickwork_backup_keep_daily: int = Field(7, ge=1, le=366)
     tickwork_backup_keep_weekly: int = Field(4, ge=0, le=520)
 
+    # -- market data ----------------------------------------------------------------------------
+    # "sandbox": every provider is the local sandbox market (`tickwork sandbox`), at the URL below;
+    # "live": the providers' public endpoints.
+    tickwork_market_data: Literal["sandbox", "live"] = "sandbox"
+    tickwork_sandbox_url: str = Field("http://127.0.0.1:8100", pattern=r"^https?://")
+    # Budgets shared by every worker process (Binance's is request weight; its server limit is 6000).
+    tickwork_yahoo_requests_per_minute: int = Field(120, ge=1, le=100_000)
+    tickwork_stooq_requests_per_minute: int = Field(60, ge=1, le=100_000)
+    tickwork_binance_weight_per_minute: int = Field(5000, ge=1, le=6000)
+    tickwork_coingecko_requests_per_minute: int = Field(30, ge=1, le=100_000)
+    tickwork_coingecko_api_key: str | None = None
+    # Each HTTP request's own timeout (a time limit cannot interrupt a blocking call).
+    tickwork_provider_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    # The circuit opens after this many consecutive failures, for this long.
+    tickwork_circuit_failures: int = Field(5, ge=1, le=1000)
+    tickwork_circuit_open_seconds: float = Field(60.0, gt=0, le=3600)
+    # A price older than this (counted in market time: a closed market does not age it) is stale.
+    tickwork_price_max_age_seconds: float = Field(900.0, gt=0, le=30 * 86400)
+
     # -- REST API ---------------------------------------------------------------------------------
     tickwork_api_host: str = "127.0.0.1"
     tickwork_api_port: int = Field(8000, ge=1, le=65535)

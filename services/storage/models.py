@@ -6,10 +6,11 @@ Conventions: money and prices are `Decimal` with explicit digits; timestamps are
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
@@ -202,3 +203,236 @@ class Backup(SQLModel, table=True):
     verified_at: datetime | None = _utc(default=None)
     verification: str | None = Field(default=None, max_length=1000)  # "ok" or what went wrong
     deleted_at: datetime | None = _utc(default=None)  # rotated out: the file is gone
+
+
+# -- market data ------------------------------------------------------------------------------------
+# Prices carry 10 decimal places (crypto quotes below a cent); amounts of money carry 4.
+def _price(**kwargs: Any) -> Any:
+    return Field(max_digits=24, decimal_places=10, **kwargs)
+
+
+def _money(**kwargs: Any) -> Any:
+    return Field(max_digits=24, decimal_places=4, **kwargs)
+
+
+def _quantity(**kwargs: Any) -> Any:
+    return Field(max_digits=28, decimal_places=10, **kwargs)
+
+
+class Instrument(SQLModel, table=True):
+    """A symbol we price, where its prices come from, and the last good price we hold for it.
+
+    `last_price*` only ever hold a price a provider returned; a failed refresh leaves them alone and
+    records `price_error`, so the age of the price (now - last_price_at) is what tells it is stale."""
+
+    __tablename__ = "instruments"
+    __table_args__ = (Index("ix_instruments_active_class", "active", "asset_class"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    symbol: str = Field(max_length=32, unique=True)  # ours: AAPL, BTC-USD, EURUSD=X
+    name: str = Field(default="", max_length=200)
+    asset_class: str = Field(max_length=16)  # equity | etf | crypto | fx | index
+    exchange: str | None = Field(default=None, max_length=32)
+    currency: str = Field(default="USD", max_length=8)
+    # Providers in fallback order, and the symbol each knows it by (ours when absent).
+    providers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    provider_symbols: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    # Set when a provider answered that it does not know the symbol: it is not asked again.
+    unknown_at: datetime | None = _utc(default=None)
+    last_price: Decimal | None = _price(default=None)
+    last_price_at: datetime | None = _utc(default=None)  # the provider's time for that price
+    last_price_source: str | None = Field(default=None, max_length=16)
+    price_checked_at: datetime | None = _utc(default=None)  # the last refresh attempt, good or not
+    price_error: str | None = Field(default=None, max_length=500)  # why the last attempt failed
+
+
+class BarFields(SQLModel):
+    """One OHLCV bar. Bars are keyed by instrument, interval and start time, so writes are upserts.
+    A bar whose provider gave no close is not stored: gaps stay gaps."""
+
+    instrument_id: int = Field(foreign_key="instruments.id", primary_key=True)
+    interval: str = Field(max_length=8, primary_key=True)
+    ts: datetime = _utc(primary_key=True)  # bar start; daily bars at 00:00 UTC of the trading day
+    open: Decimal | None = _price(default=None)
+    high: Decimal | None = _price(default=None)
+    low: Decimal | None = _price(default=None)
+    close: Decimal = _price()
+    adj_close: Decimal | None = _price(default=None)
+    volume: Decimal | None = _quantity(default=None)
+    source: str = Field(max_length=16)
+
+
+class DailyBar(BarFields, table=True):
+    """Daily and weekly bars, kept for years (benchmark series are the benchmark's daily bars)."""
+
+    __tablename__ = "daily_bars"
+
+
+class IntradayBar(BarFields, table=True):
+    """Minute and hourly bars, kept for weeks."""
+
+    __tablename__ = "intraday_bars"
+
+
+class CorporateAction(SQLModel, table=True):
+    """A split (value = new shares per old share) or a cash dividend (value = amount per share)."""
+
+    __tablename__ = "corporate_actions"
+
+    instrument_id: int = Field(foreign_key="instruments.id", primary_key=True)
+    ex_date: date = Field(primary_key=True)
+    kind: str = Field(max_length=16, primary_key=True)  # split | dividend
+    value: Decimal = _price()
+    source: str = Field(max_length=16)
+
+
+class AssetInfo(SQLModel, table=True):
+    """What a provider says about an instrument (name, sector, ...), refreshed by fetch_asset_info."""
+
+    __tablename__ = "asset_info"
+
+    instrument_id: int = Field(foreign_key="instruments.id", primary_key=True)
+    name: str = Field(default="", max_length=200)
+    asset_type: str | None = Field(default=None, max_length=32)
+    exchange: str | None = Field(default=None, max_length=64)
+    sector: str | None = Field(default=None, max_length=100)
+    industry: str | None = Field(default=None, max_length=100)
+    currency: str | None = Field(default=None, max_length=8)
+    source: str = Field(max_length=16)
+    fetched_at: datetime = _utc()
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ProviderState(SQLModel, table=True):
+    """One provider's shared state, so every worker process on every host obeys one rate limit and
+    one circuit breaker. Times are epoch seconds: they are compared in SQL on both databases."""
+
+    __tablename__ = "provider_state"
+
+    provider: str = Field(primary_key=True, max_length=16)
+    window_start: float = 0.0  # start of the current rate-limit window
+    used: int = 0  # requests (or Binance request weight) spent in that window
+    blocked_until: float = 0.0  # a 429/418 Retry-After: nobody calls before this
+    failures: int = 0  # consecutive failed calls
+    circuit_open_until: float = 0.0  # the circuit is open (calls refused) until this
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+# -- portfolios ---------------------------------------------------------------------------------------
+
+
+class Portfolio(SQLModel, table=True):
+    """A portfolio, with its account summary as of the last valuation."""
+
+    __tablename__ = "portfolios"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    account: str = Field(max_length=100)  # the owner; notifications and digests go per account
+    base_currency: str = Field(default="USD", max_length=8)
+    benchmark: str = Field(default="SPY", max_length=32)
+    created_at: datetime = _utc()
+    # The account summary, rewritten by each valuation.
+    cash: Decimal = _money(default=Decimal(0))
+    market_value: Decimal = _money(default=Decimal(0))
+    total_value: Decimal = _money(default=Decimal(0))
+    cost_basis: Decimal = _money(default=Decimal(0))
+    unrealized_pnl: Decimal = _money(default=Decimal(0))
+    stale_positions: int = 0  # positions valued with a price older than the staleness limit
+    unpriced_positions: int = 0  # positions with no price at all (left out of market value)
+    valued_at: datetime | None = _utc(default=None)
+
+
+class Trade(SQLModel, table=True):
+    """An executed trade: positions and cash are recomputed from these and the cash flows."""
+
+    __tablename__ = "trades"
+    __table_args__ = (Index("ix_trades_portfolio_executed", "portfolio_id", "executed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    portfolio_id: int = Field(foreign_key="portfolios.id")
+    instrument_id: int = Field(foreign_key="instruments.id")
+    side: str = Field(max_length=4)  # buy | sell
+    quantity: Decimal = _quantity()
+    price: Decimal = _price()
+    fee: Decimal = _money(default=Decimal(0))
+    executed_at: datetime = _utc()
+    external_id: str | None = Field(default=None, max_length=128, unique=True)  # the order's id
+
+
+class CashFlow(SQLModel, table=True):
+    """Money put into (positive) or taken out of (negative) a portfolio: what return figures discount."""
+
+    __tablename__ = "cash_flows"
+    __table_args__ = (Index("ix_cash_flows_portfolio_at", "portfolio_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    portfolio_id: int = Field(foreign_key="portfolios.id")
+    at: datetime = _utc()
+    amount: Decimal = _money()
+    note: str = Field(default="", max_length=200)
+
+
+class Position(SQLModel, table=True):
+    """A holding, recomputed from trades, with its valuation as of the last refresh."""
+
+    __tablename__ = "positions"
+    __table_args__ = (UniqueConstraint("portfolio_id", "instrument_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    portfolio_id: int = Field(foreign_key="portfolios.id")
+    instrument_id: int = Field(foreign_key="instruments.id")
+    quantity: Decimal = _quantity()
+    average_cost: Decimal = _price()
+    # Valuation: the price used and its time, flagged when older than the staleness limit.
+    price: Decimal | None = _price(default=None)
+    price_at: datetime | None = _utc(default=None)
+    price_stale: bool = False
+    market_value: Decimal | None = _money(default=None)
+    unrealized_pnl: Decimal | None = _money(default=None)
+    weight: float | None = None  # of the portfolio's total value, cash included
+    valued_at: datetime | None = _utc(default=None)
+
+
+class PortfolioSnapshot(SQLModel, table=True):
+    """A portfolio's values at the end of one day; one row per portfolio and day."""
+
+    __tablename__ = "portfolio_snapshots"
+    __table_args__ = (Index("ix_portfolio_snapshots_taken", "taken_at"),)
+
+    portfolio_id: int = Field(foreign_key="portfolios.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    taken_at: datetime = _utc()
+    cash: Decimal = _money()
+    market_value: Decimal = _money()
+    total_value: Decimal = _money()
+    cost_basis: Decimal = _money()
+    unrealized_pnl: Decimal = _money()
+    net_flow: Decimal = _money(default=Decimal(0))  # deposits minus withdrawals that day
+    positions: int = 0
+    stale_positions: int = 0
+
+
+class PortfolioMetrics(SQLModel, table=True):
+    """Performance figures of one portfolio over a trailing window, as of one day (conventions in
+    docs/market-data.md). Ratios are floats: statistics, not money."""
+
+    __tablename__ = "portfolio_metrics"
+
+    portfolio_id: int = Field(foreign_key="portfolios.id", primary_key=True)
+    as_of: date = Field(primary_key=True)
+    window_days: int = Field(primary_key=True)
+    computed_at: datetime = _utc()
+    observations: int  # daily returns the figures rest on
+    benchmark: str = Field(max_length=32)
+    time_weighted_return: float | None = None
+    money_weighted_return: float | None = None  # XIRR, annualized
+    annual_return: float | None = None
+    annual_volatility: float | None = None
+    sharpe: float | None = None
+    sortino: float | None = None
+    max_drawdown: float | None = None
+    calmar: float | None = None
+    beta: float | None = None
+    alpha: float | None = None
