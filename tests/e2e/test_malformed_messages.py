@@ -21,7 +21,7 @@ MALFORMED = {
     "unknown actor": (raw_body(actor_name="no_such_actor"), "unknown_actor"),
     # (an actor of the contract that no module implements yet)
     "contract actor not on this worker": (
-        raw_body(actor_name="fetch_asset_info", kwargs={"symbol": "AAPL"}),
+        raw_body(actor_name="run_bot", kwargs={"bot_id": 1}),
         "unknown_actor",
     ),
     "wrong argument type": (raw_body(kwargs={"tag": 5}), "invalid_payload"),

@@ -1,0 +1,65 @@
+"""fetch_asset_info: what the instrument's providers say about it (name, type, sector...), stored
+whole in `asset_info`, and the instrument's own blank name, exchange and currency filled from it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from services.errors import NotSupported, ProviderError, TickworkError, UnknownSymbol
+from services.market_data.instruments import find_instruments
+from services.market_data.providers.base import Info, Provider
+from services.storage.db import session_scope
+from services.storage.models import AssetInfo, Instrument
+
+
+class NotAnInstrument(UnknownSymbol):
+    """Raised when a symbol is not one of our instruments: add it before asking about it."""
+
+    def __init__(self, symbol: str) -> None:
+        super().__init__("tickwork", symbol, "not an instrument (add it first, e.g. with `tickwork seed-demo`)")
+
+
+def fetch_asset_info(*, database_url: str, providers: Mapping[str, Provider], symbol: str) -> AssetInfo:
+    """Ask the instrument's providers in order; the first that answers is stored. Raises
+    UnknownSymbol if every provider said so, ProviderError if one failed and none answered."""
+    with session_scope(database_url) as session:
+        instrument = find_instruments([symbol], session=session).get(symbol)
+        if instrument is None or instrument.id is None:
+            raise NotAnInstrument(symbol)
+        route = [(name, instrument.provider_symbols.get(name, symbol)) for name in instrument.providers]
+        instrument_id = instrument.id
+    problems: list[TickworkError] = []
+    for name, provider_symbol in route:
+        provider = providers.get(name)
+        if provider is None:
+            continue
+        try:
+            info = provider.asset_info(provider_symbol)
+        except NotSupported:
+            continue
+        except (UnknownSymbol, ProviderError) as error:
+            problems.append(error)
+            continue
+        return _store(database_url, instrument_id, name, info)
+    transient = [p for p in problems if isinstance(p, ProviderError)]
+    if transient:
+        raise transient[-1]
+    if problems:
+        raise problems[-1]
+    raise UnknownSymbol("tickwork", symbol, f"none of {[n for n, _ in route]} offers asset info")
+
+
+def _store(database_url: str, instrument_id: int, source: str, info: Info) -> AssetInfo:
+    with session_scope(database_url) as session:
+        row = session.get(AssetInfo, instrument_id) or AssetInfo(instrument_id=instrument_id, source=source)
+        row.name, row.asset_type, row.exchange = info.name, info.asset_type, info.exchange
+        row.sector, row.industry, row.currency = info.sector, info.industry, info.currency
+        row.source, row.fetched_at, row.details = source, datetime.now(UTC), dict(info.details)
+        session.add(row)
+        instrument = session.get(Instrument, instrument_id)
+        if instrument is not None:
+            # Only blanks are filled: what an operator set on the instrument wins over a provider.
+            instrument.name = instrument.name or info.name
+            instrument.exchange = instrument.exchange or info.exchange
+        return row
