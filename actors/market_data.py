@@ -1,0 +1,45 @@
+"""The worker process's provider clients: built on first use (after the worker has forked and set up
+its metrics folder), closed when the worker shuts down."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from dramatiq.middleware import Middleware
+
+from actors.broker import broker, settings
+from services.market_data.providers.base import Provider
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+
+
+def providers() -> Mapping[str, Provider]:
+    """Every provider, sandbox or live per TICKWORK_MARKET_DATA, shared by the process's threads."""
+    with _lock:
+        if not _clients:
+            from services.market_data.providers import build_providers
+
+            _clients.update(build_providers(settings))
+        return _clients
+
+
+def close_providers() -> None:
+    with _lock:
+        for client in _clients.values():
+            close = getattr(client, "close", None)
+            if close is not None:
+                close()
+        _clients.clear()
+
+
+class MarketDataClients(Middleware):
+    """Closes the provider clients' HTTP sessions when the worker stops."""
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        close_providers()
+
+
+broker.add_middleware(MarketDataClients())

@@ -1,0 +1,74 @@
+"""Market data and portfolio actors (queue `refresh`).
+
+Failure policy (task class `refresh`, services/task_classes.py): retried with backoff on provider
+failures (ProviderError), never on an unknown symbol or a bad payload; 600 s time limit, and every
+HTTP request has its own timeout under it. Each is idempotent: prices, bars, valuations, snapshots
+and metrics are upserts keyed by what they describe.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from actors.broker import settings
+from actors.declare import contract_actor
+from actors.market_data import providers
+from actors.task_context import reporter
+from services.market_data.asset_info import fetch_asset_info as fetch_info
+from services.market_data.history import ensure_benchmark, fetch_history
+from services.market_data.refresh import refresh_prices
+from services.storage.db import session_scope
+
+
+@contract_actor
+def refresh_all_prices(asset_classes: list[str] | None = None) -> str:
+    """The latest price of every active instrument (or of some asset classes), batched per provider."""
+    report = refresh_prices(
+        database_url=settings.database_url, providers=providers(), asset_classes=asset_classes, reporter=reporter()
+    )
+    return report.summary()
+
+
+@contract_actor
+def fetch_market_data(
+    symbols: list[str], start: date | None = None, end: date | None = None, interval: str = "1d"
+) -> str:
+    """OHLCV history for `symbols`, upserted; without `start`, from a little before the newest stored bar."""
+    report = fetch_history(
+        database_url=settings.database_url,
+        providers=providers(),
+        symbols=symbols,
+        interval=interval,
+        start=_day(start),
+        end=_day(end),
+        reporter=reporter(),
+    )
+    return report.summary()
+
+
+@contract_actor
+def fetch_asset_info(symbol: str) -> str:
+    """Reference data (name, type, exchange, sector) from the instrument's first provider that has it."""
+    info = fetch_info(database_url=settings.database_url, providers=providers(), symbol=symbol)
+    return f"{symbol}: {info.name} ({info.asset_type or '?'}, {info.exchange or '?'}) from {info.source}"
+
+
+@contract_actor
+def refresh_benchmark(benchmark: str = "SPY", start: date | None = None) -> str:
+    """The benchmark's daily bars (the series portfolio metrics compare against)."""
+    with session_scope(settings.database_url) as session:
+        ensure_benchmark(benchmark, session=session)
+    report = fetch_history(
+        database_url=settings.database_url,
+        providers=providers(),
+        symbols=[benchmark],
+        interval="1d",
+        start=_day(start),
+        reporter=reporter(),
+    )
+    return report.summary()
+
+
+def _day(value: date | str | None) -> date | None:
+    # Messages carry dates as ISO strings (JSON has no date type); validation has checked them.
+    return date.fromisoformat(value) if isinstance(value, str) else value
