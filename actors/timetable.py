@@ -47,12 +47,14 @@ TIMETABLE: list[Job] = [
     Job(
         "prices-crypto-overnight",
         "refresh_all_prices",
-        utc("0 * * * *"),
+        utc("*/5 * * * *"),
         kwargs={"asset_classes": ["crypto"]},
         gate=MarketGate.OUTSIDE_EXTENDED_HOURS,
-        grace=15 * MIN,
-        overdue_after=3 * H,
-        description="crypto trades 24/7: hourly at night, on weekends and holidays",
+        grace=4 * MIN,
+        overdue_after=30 * MIN,
+        # Every 5 minutes, not hourly: crypto prices age in wall-clock time, and an hour-old price
+        # would be stale (TICKWORK_PRICE_MAX_AGE_SECONDS, 15 min) most of every night.
+        description="crypto trades 24/7: every 5 minutes at night, on weekends and holidays",
     ),
     Job(
         "benchmark-daily",

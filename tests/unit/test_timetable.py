@@ -84,7 +84,7 @@ def test_market_jobs_keep_new_york_wall_time_across_dst():
     assert [at.hour for at in november] == [20, 20, 21, 21]  # and back on 2026-11-01
 
 
-def test_crypto_hourly_fills_exactly_the_hours_outside_extended_hours(oracle):
+def test_crypto_job_fills_exactly_the_hours_outside_extended_hours(oracle):
     minute_job = oracle["prices-extended-hours"]
     for at in oracle["prices-crypto-overnight"]:
         assert at not in minute_job
