@@ -111,6 +111,10 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         self.in_flight = prom.Gauge(
             "tickwork_tasks_in_flight", "Tasks running now.", labels, registry=registry, multiprocess_mode="livesum"
         )
+        from services.market_data.metrics import declare_provider_series
+        from services.settings import get_settings
+
+        declare_provider_series(get_settings())  # the market-data clients' series, before any refresh
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
         # Every series exists from the start at 0, so that rate() and increase() see the first event.
