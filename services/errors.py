@@ -76,3 +76,12 @@ class UnknownSymbol(NonRetryableError):
 
 class NotSupported(TickworkError):
     """Raised when a provider does not offer what was asked (an interval, asset info): try the next one."""
+
+
+class TradeHistoryInvalid(NonRetryableError):
+    """Raised when a portfolio's trades cannot be replayed (a sell of more than is held, an unknown
+    side): positions are left as they were until the history is corrected."""
+
+
+class PortfolioNotFound(NonRetryableError):
+    """Raised when a portfolio id names no portfolio."""

@@ -1,0 +1,317 @@
+"""Demo data: the sandbox market's instruments and a few portfolios with months of history
+(`tickwork seed-demo`), and generated portfolios in bulk for the benchmarks.
+
+The demo seed is idempotent: instruments are found by symbol, portfolios by account and name,
+trades by external id and cash flows by portfolio and note; what exists is left alone, so a second
+run changes nothing (and never overwrites prices a refresh has written).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy import select as core_select
+from sqlmodel import Session, select
+
+from services.portfolio.positions import rebuild_positions
+from services.storage.db import make_engine
+from services.storage.models import CashFlow, Instrument, Portfolio, Position, Trade
+
+EQUITY_PROVIDERS = ["yahoo", "stooq"]
+CRYPTO_PROVIDERS = ["binance", "coingecko"]
+
+
+@dataclass(frozen=True)
+class DemoInstrument:
+    symbol: str
+    name: str
+    asset_class: str
+    exchange: str | None
+    binance: str | None = None
+    coingecko: str | None = None
+
+    def row(self) -> Instrument:
+        if self.asset_class == "crypto":
+            providers = CRYPTO_PROVIDERS
+            symbols = {"binance": self.binance or "", "coingecko": self.coingecko or ""}
+        else:  # Yahoo knows it by our symbol; Stooq by "aapl.us"
+            providers = EQUITY_PROVIDERS
+            symbols = {"stooq": f"{self.symbol.lower()}.us"}
+        return Instrument(
+            symbol=self.symbol,
+            name=self.name,
+            asset_class=self.asset_class,
+            exchange=self.exchange,
+            providers=list(providers),
+            provider_symbols=symbols,
+        )
+
+
+DEMO_INSTRUMENTS = [
+    DemoInstrument("AAPL", "Apple Inc.", "equity", "NASDAQ"),
+    DemoInstrument("MSFT", "Microsoft Corporation", "equity", "NASDAQ"),
+    DemoInstrument("NVDA", "NVIDIA Corporation", "equity", "NASDAQ"),
+    DemoInstrument("AMZN", "Amazon.com, Inc.", "equity", "NASDAQ"),
+    DemoInstrument("GOOGL", "Alphabet Inc. Class A", "equity", "NASDAQ"),
+    DemoInstrument("JPM", "JPMorgan Chase & Co.", "equity", "NYSE"),
+    DemoInstrument("XOM", "Exxon Mobil Corporation", "equity", "NYSE"),
+    DemoInstrument("SPY", "SPDR S&P 500 ETF Trust", "etf", "NYSEARCA"),
+    DemoInstrument("QQQ", "Invesco QQQ Trust", "etf", "NASDAQ"),
+    DemoInstrument("TLT", "iShares 20+ Year Treasury Bond ETF", "etf", "NASDAQ"),
+    DemoInstrument("GLD", "SPDR Gold Shares", "etf", "NYSEARCA"),
+    DemoInstrument("BTC-USD", "Bitcoin", "crypto", None, "BTCUSDT", "bitcoin"),
+    DemoInstrument("ETH-USD", "Ethereum", "crypto", None, "ETHUSDT", "ethereum"),
+    DemoInstrument("SOL-USD", "Solana", "crypto", None, "SOLUSDT", "solana"),
+]
+
+
+@dataclass(frozen=True)
+class DemoTrade:
+    days_ago: int
+    symbol: str
+    side: str
+    quantity: str
+    price: str
+    fee: str = "1.00"
+
+
+@dataclass(frozen=True)
+class DemoPortfolio:
+    account: str
+    name: str
+    deposits: tuple[tuple[int, str], ...]  # (days ago, amount)
+    trades: tuple[DemoTrade, ...]
+
+
+DEMO_PORTFOLIOS = [
+    DemoPortfolio(
+        "alice",
+        "Growth",
+        ((180, "100000"), (60, "20000")),
+        (
+            DemoTrade(178, "AAPL", "buy", "120", "212.40"),
+            DemoTrade(178, "MSFT", "buy", "60", "418.10"),
+            DemoTrade(177, "NVDA", "buy", "150", "118.75"),
+            DemoTrade(150, "GOOGL", "buy", "80", "171.20"),
+            DemoTrade(120, "NVDA", "sell", "50", "131.60"),
+            DemoTrade(90, "AMZN", "buy", "70", "186.30"),
+            DemoTrade(59, "QQQ", "buy", "30", "482.90"),
+            DemoTrade(30, "AAPL", "sell", "20", "229.10"),
+        ),
+    ),
+    DemoPortfolio(
+        "bob",
+        "Balanced",
+        ((170, "60000"), (40, "-5000")),
+        (
+            DemoTrade(168, "SPY", "buy", "40", "545.20"),
+            DemoTrade(168, "TLT", "buy", "150", "92.80"),
+            DemoTrade(160, "GLD", "buy", "40", "215.60"),
+            DemoTrade(140, "JPM", "buy", "30", "201.40"),
+            DemoTrade(100, "XOM", "buy", "50", "112.30"),
+            DemoTrade(70, "TLT", "sell", "50", "95.10"),
+        ),
+    ),
+    DemoPortfolio(
+        "carol",
+        "Crypto",
+        ((150, "50000"),),
+        (
+            DemoTrade(149, "BTC-USD", "buy", "0.35", "61250.00", "12.50"),
+            DemoTrade(149, "ETH-USD", "buy", "4.2", "3050.00", "6.40"),
+            DemoTrade(120, "SOL-USD", "buy", "40", "142.30", "2.80"),
+            DemoTrade(45, "ETH-USD", "sell", "1.2", "3420.00", "2.05"),
+        ),
+    ),
+]
+
+
+@dataclass
+class SeedReport:
+    instruments_added: int = 0
+    portfolios_added: int = 0
+    trades_added: int = 0
+    cash_flows_added: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"added {self.instruments_added} instruments, {self.portfolios_added} portfolios, "
+            f"{self.trades_added} trades, {self.cash_flows_added} cash flows"
+        )
+
+
+def seed_demo(*, session: Session, now: datetime | None = None) -> SeedReport:
+    """Create what is missing of the demo instruments and portfolios (the caller commits)."""
+    now = now or datetime.now(UTC)
+    report = SeedReport()
+    existing = {i.symbol: i for i in session.exec(select(Instrument))}
+    for demo in DEMO_INSTRUMENTS:
+        if demo.symbol not in existing:
+            existing[demo.symbol] = demo.row()
+            session.add(existing[demo.symbol])
+            report.instruments_added += 1
+    session.flush()
+    for demo_portfolio in DEMO_PORTFOLIOS:
+        portfolio = session.exec(
+            select(Portfolio).where(Portfolio.account == demo_portfolio.account, Portfolio.name == demo_portfolio.name)
+        ).first()
+        if portfolio is None:
+            portfolio = Portfolio(
+                name=demo_portfolio.name,
+                account=demo_portfolio.account,
+                benchmark="SPY",
+                created_at=_day(now, max(days for days, _ in demo_portfolio.deposits)),
+            )
+            session.add(portfolio)
+            session.flush()
+            report.portfolios_added += 1
+        if _add_history(session, portfolio, demo_portfolio, existing, now, report):
+            rebuild_positions(session=session, portfolio_id=portfolio.id or 0)
+    return report
+
+
+def _add_history(
+    session: Session,
+    portfolio: Portfolio,
+    demo: DemoPortfolio,
+    instruments: dict[str, Instrument],
+    now: datetime,
+    report: SeedReport,
+) -> bool:
+    portfolio_id = portfolio.id or 0
+    notes = set(session.exec(select(CashFlow.note).where(CashFlow.portfolio_id == portfolio_id)))
+    added = False
+    for number, (days_ago, amount) in enumerate(demo.deposits):
+        note = f"demo deposit {number + 1}"
+        if note not in notes:
+            session.add(CashFlow(portfolio_id=portfolio_id, at=_day(now, days_ago), amount=Decimal(amount), note=note))
+            report.cash_flows_added += 1
+            added = True
+    known = set(session.exec(select(Trade.external_id).where(Trade.portfolio_id == portfolio_id)))
+    for number, trade in enumerate(demo.trades):
+        external_id = f"demo-{demo.account}-{demo.name.lower()}-{number + 1}"
+        if external_id in known:
+            continue
+        session.add(
+            Trade(
+                portfolio_id=portfolio_id,
+                instrument_id=instruments[trade.symbol].id or 0,
+                side=trade.side,
+                quantity=Decimal(trade.quantity),
+                price=Decimal(trade.price),
+                fee=Decimal(trade.fee),
+                # Trades at 15:00 UTC: inside NYSE hours, in time order within the demo's day.
+                executed_at=_day(now, trade.days_ago) + timedelta(hours=15, minutes=number),
+                external_id=external_id,
+            )
+        )
+        report.trades_added += 1
+        added = True
+    session.flush()
+    return added
+
+
+def _day(now: datetime, days_ago: int) -> datetime:
+    return (now - timedelta(days=days_ago)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# -- benchmark data -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeneratedBook:
+    portfolio_ids: list[int]
+    instruments: int
+    positions: int
+
+
+def create_generated_portfolios(
+    database_url: str,
+    *,
+    portfolios: int,
+    positions_each: int,
+    instruments: int,
+    now: datetime,
+    stale_share: float = 0.05,
+    unpriced_share: float = 0.01,
+    seed: int = 7,
+) -> GeneratedBook:
+    """Bulk-insert `instruments` generated instruments (SIM0001...: the sandbox's generated equities,
+    priced at `now`, a share of them with an old price and a few with none) and `portfolios`
+    portfolios of `positions_each` distinct positions each, with cash."""
+    if positions_each > instruments:
+        raise ValueError("each portfolio holds distinct instruments: positions_each must be <= instruments")
+    rng = random.Random(seed)
+    instrument_rows: list[dict[str, Any]] = []
+    for n in range(1, instruments + 1):
+        roll = rng.random()
+        priced = roll >= unpriced_share
+        at = now - timedelta(days=3) if roll < unpriced_share + stale_share else now - timedelta(seconds=30)
+        instrument_rows.append(
+            {
+                "symbol": f"SIM{n:04d}",
+                "name": f"Simulated {n}",
+                "asset_class": "crypto",  # priced around the clock, so "stale" does not depend on the day
+                "exchange": None,
+                "currency": "USD",
+                "providers": EQUITY_PROVIDERS,
+                "provider_symbols": {"stooq": f"sim{n:04d}.us"},
+                "active": True,
+                "last_price": Decimal(rng.randint(1000, 500000)) / 100 if priced else None,
+                "last_price_at": at if priced else None,
+                "last_price_source": "sandbox" if priced else None,
+            }
+        )
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        table = Instrument.__table__  # type: ignore[attr-defined]
+        connection.execute(insert(table), instrument_rows)
+        symbols = [row["symbol"] for row in instrument_rows]
+        instrument_ids = list(
+            connection.execute(
+                core_select(table.c.id).where(table.c.symbol.in_(symbols)).order_by(table.c.id)
+            ).scalars()
+        )
+        portfolio_table = Portfolio.__table__  # type: ignore[attr-defined]
+        start = connection.execute(core_select(portfolio_table.c.id).order_by(portfolio_table.c.id.desc()).limit(1))
+        first_id = (start.scalar() or 0) + 1
+        ids = list(range(first_id, first_id + portfolios))
+        connection.execute(
+            insert(portfolio_table),
+            [
+                {
+                    "id": portfolio_id,
+                    "name": f"generated {portfolio_id}",
+                    "account": f"bench-{portfolio_id % 1000}",
+                    "base_currency": "USD",
+                    "benchmark": "SPY",
+                    "created_at": now,
+                    "cash": Decimal(rng.randint(0, 10_000_000)) / 100,
+                }
+                for portfolio_id in ids
+            ],
+        )
+        position_rows = [
+            {
+                "portfolio_id": portfolio_id,
+                "instrument_id": instrument_id,
+                "quantity": Decimal(rng.randint(1, 100_000)) / 100,
+                "average_cost": Decimal(rng.randint(1000, 500000)) / 100,
+                "price_stale": False,
+            }
+            for portfolio_id in ids
+            for instrument_id in rng.sample(instrument_ids, positions_each)
+        ]
+        position_table = Position.__table__  # type: ignore[attr-defined]
+        for begin in range(0, len(position_rows), 20_000):
+            connection.execute(insert(position_table), position_rows[begin : begin + 20_000])
+        if engine.dialect.name == "postgresql":  # ids were given explicitly: move the sequence past them
+            connection.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('portfolios', 'id'), (SELECT max(id) FROM portfolios))"
+            )
+    return GeneratedBook(ids, len(instrument_ids), len(position_rows))
