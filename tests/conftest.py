@@ -112,3 +112,20 @@ def api(worker_env: dict[str, str], tmp_path: Path, rabbit: Rabbit) -> Iterator[
     server = ApiServer(worker_env, tmp_path / "api.log")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[object]:
+    """One sandbox market per test session, in this process on a free port (tests/support/sandbox.py)."""
+    from tests.support.sandbox import SandboxServer
+
+    server = SandboxServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: object) -> object:
+    """The sandbox market, reset for this test: start-up config, no faults, no stats, fresh rate windows."""
+    sandbox_server.reset()  # type: ignore[attr-defined]
+    return sandbox_server
