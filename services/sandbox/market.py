@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -102,6 +103,7 @@ class Market:
         self.calendar = calendar
         self._paths: dict[str, PricePath] = {}
         self._daily: dict[tuple[str, date], tuple[float, float, float, float, float]] = {}
+        self._years: dict[int, tuple[list[date], list[Session]]] = {}
         self._lock = threading.Lock()
 
     # -- the path --------------------------------------------------------------------------------
@@ -139,10 +141,24 @@ class Market:
         return None
 
     def sessions(self, first: date, last: date) -> list[Session]:
-        found = []
+        """NYSE sessions from `first` to `last`, both included."""
+        found: list[Session] = []
         for year in range(first.year, last.year + 1):
-            found += [s for s in self.calendar.sessions(year) if first <= s.day <= last]
+            days, sessions = self._year(year)
+            found += sessions[bisect_left(days, first) : bisect_right(days, last)]
         return found
+
+    def _year(self, year: int) -> tuple[list[date], list[Session]]:
+        cached = self._years.get(year)
+        if cached is None:
+            sessions = self.calendar.sessions(year)
+            cached = self._years[year] = ([s.day for s in sessions], sessions)
+        return cached
+
+    def warm_up(self, first_year: int, last_year: int) -> None:
+        """Load the calendar's years ahead of the first request that needs them (a fraction of a second each)."""
+        for year in range(first_year, last_year + 1):
+            self._year(year)
 
     # -- bars --------------------------------------------------------------------------------------
     def bars(self, asset: Asset, interval: Interval, start: float, end: float, now: float) -> Bars:
@@ -292,8 +308,10 @@ class Market:
         step = interval.minutes
         offset = 4 * 1440 if interval.unit == "week" else 0  # weeks start on Monday; 1970-01-01 was a Thursday
         first_bar = math.ceil((start / 60 - offset) / step) * step + offset
-        bar_starts = np.arange(first_bar, min(end / 60, now_clock + 1e-9), step, dtype=float)
-        bar_starts = bar_starts[bar_starts <= now_clock]
+        # Counted up to the bar in progress: np.arange with a float stop can drop the bar opening right now.
+        count = math.floor((now_clock - first_bar) / step) + 1
+        bar_starts = first_bar + step * np.arange(max(count, 0), dtype=float)
+        bar_starts = bar_starts[bar_starts < end / 60]
         if not len(bar_starts):
             return Bars.empty()
         if interval.unit == "minute" and step <= 60:

@@ -31,6 +31,7 @@ from services.sandbox.faults import DELAYED, Fault, Faults
 from services.sandbox.limits import MinuteLimits
 from services.sandbox.market import Market
 from services.sandbox.stats import Record, Stats
+from services.sandbox.universe import STOCK_LISTED
 from services.sandbox.wire import Request, Response, json_response
 from services.scheduling.market_hours import NYSE
 
@@ -189,6 +190,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
 class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as clients' sessions expect
+    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart (delayed ACK)
     server_version = "tickwork-sandbox"
     timeout = 120  # an idle keep-alive connection is closed after this
     server: SandboxHTTPServer
@@ -244,6 +246,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
 def start(host: str = "127.0.0.1", port: int = 8100, *, sandbox: Sandbox | None = None) -> SandboxHTTPServer:
     """Bind (port 0 picks a free one) and serve in a background thread; `.shutdown()` stops it."""
     server = SandboxHTTPServer((host, port), sandbox or Sandbox())
+    # The NYSE calendar loads a year at a time: load the years history reaches before clients ask.
+    market = server.sandbox.market
+    this_year = time.gmtime().tm_year
+    threading.Thread(target=market.warm_up, args=(STOCK_LISTED.year, this_year), daemon=True).start()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.name = f"sandbox-{server.server_address[1]}"
     thread.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar as months
 import re
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -110,7 +111,7 @@ def chart_result(request: Request, asset: Asset, *, market: Market, events: str,
         )
     range_name = request.arg("range")
     start, end = _period(request, asset, range_name, market=market)
-    _check_window(interval_name, start, end, request.now)
+    _check_window(interval_name, start, end, request.now, short_range=range_name in ("1d", "5d"))
     bars = market.bars(asset, interval, start, end, request.now)
     result: dict[str, Any] = {"meta": _meta(asset, bars, interval_name, range_name or "", start, market, request.now)}
     if len(bars):
@@ -170,12 +171,12 @@ def _months_before(moment: datetime, count: int) -> datetime:
     return moment.replace(year=year, month=month + 1, day=day)
 
 
-def _check_window(interval_name: str, start: float, end: float, now: float) -> None:
+def _check_window(interval_name: str, start: float, end: float, now: float, *, short_range: bool) -> None:
     if interval_name not in INTRADAY_WINDOWS:
         return
     reach_days, longest_days = INTRADAY_WINDOWS[interval_name]
     prefix = f"{interval_name} data not available for startTime={int(start)} and endTime={int(end)}."
-    if longest_days is not None and end - start > longest_days * 86400:
+    if longest_days is not None and not short_range and end - start > longest_days * 86400:
         raise _Invalid(
             422,
             "Unprocessable Entity",
@@ -196,14 +197,13 @@ def _meta(asset: Asset, bars: Bars, interval_name: str, range_name: str, start: 
     before = market.bars(asset, Interval("day"), first_start - 20 * 86400, first_start, now)
     local = datetime.fromtimestamp(now, NEW_YORK)
     offset = int(local.utcoffset().total_seconds())  # type: ignore[union-attr]
-    listed = market.sessions(asset.listed, asset.listed + timedelta(days=7))
     meta: dict[str, Any] = {
         "currency": "USD",
         "symbol": asset.symbol,
         "exchangeName": asset.exchange,
         "fullExchangeName": FULL_EXCHANGE.get(asset.exchange, asset.exchange),
         "instrumentType": "ETF" if asset.asset_class == ETF else "EQUITY",
-        "firstTradeDate": int(listed[0].opens.timestamp()) if listed else None,
+        "firstTradeDate": _first_trade(asset.listed, market),
         "regularMarketTime": int(price.at),
         "hasPrePostMarketData": True,
         "gmtoffset": offset,
@@ -225,6 +225,12 @@ def _meta(asset: Asset, bars: Bars, interval_name: str, range_name: str, start: 
     meta["range"] = range_name
     meta["validRanges"] = VALID_RANGES
     return meta
+
+
+@lru_cache(maxsize=64)
+def _first_trade(listed: date, market: Market) -> int | None:
+    sessions = market.sessions(listed, listed + timedelta(days=7))
+    return int(sessions[0].opens.timestamp()) if sessions else None
 
 
 def _trading_period(session: Any, offset: int, zone: str) -> dict[str, Any]:
