@@ -146,6 +146,24 @@ TIMETABLE: list[Job] = [
         overdue_after=6 * H,
         description="daily performance reports, after the metrics",
     ),
+    # -- notifications ---------------------------------------------------------------------------
+    Job(
+        "alert-rules",
+        "evaluate_alerts",
+        utc("*/5 * * * *"),
+        grace=4 * MIN,
+        overdue_after=30 * MIN,
+        description="alert rules (drawdown, daily P&L, weights, price moves, stale prices) every 5 minutes",
+    ),
+    Job(
+        "daily-digest",
+        "generate_digest",
+        new_york("30 18 * * mon-fri"),
+        gate=MarketGate.TRADING_DAYS,
+        grace=3 * H,
+        overdue_after=6 * H,
+        description="each account's digest of the day, after the snapshots, metrics and reports",
+    ),
     # -- watching the schedule itself ------------------------------------------------------------
     Job(
         "job-monitor",

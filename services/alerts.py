@@ -15,7 +15,15 @@ from services.storage.models import Alert
 
 
 def raise_alert(
-    *, session: Session, key: str, kind: str, severity: str, title: str, detail: str, now: datetime
+    *,
+    session: Session,
+    key: str,
+    kind: str,
+    severity: str,
+    title: str,
+    detail: str,
+    now: datetime,
+    account: str | None = None,
 ) -> bool:
     """Open an alert for `key`, or refresh the open one; True when it is newly raised."""
     alert = open_alert(session=session, key=key)
@@ -24,7 +32,16 @@ def raise_alert(
         session.add(alert)
         return False
     session.add(
-        Alert(key=key, kind=kind, severity=severity, title=title, detail=detail, raised_at=now, last_seen_at=now)
+        Alert(
+            key=key,
+            kind=kind,
+            account=account,
+            severity=severity,
+            title=title,
+            detail=detail,
+            raised_at=now,
+            last_seen_at=now,
+        )
     )
     return True
 

@@ -78,6 +78,22 @@ class NotSupported(TickworkError):
     """Raised when a provider does not offer what was asked (an interval, asset info): try the next one."""
 
 
+class DeliveryFailed(TickworkError):
+    """Raised when a notification could not be delivered now (a 5xx, a timeout, a busy SMTP server); retried."""
+
+
+class DeliveryRefused(NonRetryableError):
+    """Raised when a recipient refused a notification for good (an HTTP 4xx, an SMTP 5xx); never retried."""
+
+
+class UnsafeDestination(NonRetryableError):
+    """Raised when a webhook URL (or a redirect) leads to an address the SSRF guard refuses; never retried."""
+
+
+class NotificationInvalid(NonRetryableError):
+    """Raised when a notification cannot be built: an unknown template, a missing value, a refused attachment."""
+
+
 class TradeHistoryInvalid(NonRetryableError):
     """Raised when a portfolio's trades cannot be replayed (a sell of more than is held, an unknown
     side): positions are left as they were until the history is corrected."""

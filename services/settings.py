@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.errors import SettingsError
@@ -89,6 +89,40 @@ class Settings(BaseSettings):
     # A price older than this (counted in market time: a closed market does not age it) is stale.
     tickwork_price_max_age_seconds: float = Field(900.0, gt=0, le=30 * 86400)
 
+    # -- notifications ----------------------------------------------------------------------------
+    # SMTP: "starttls" upgrades a plain connection (port 587), "tls" is implicit TLS (port 465);
+    # AUTH is used when a user is set. The CA file lets a private relay's certificate be trusted.
+    tickwork_smtp_host: str = "127.0.0.1"
+    tickwork_smtp_port: int = Field(587, ge=1, le=65535)
+    tickwork_smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    tickwork_smtp_user: str | None = None
+    tickwork_smtp_password: str | None = None
+    tickwork_smtp_from: str = Field("tickwork@localhost", pattern=r"^[^@\s]+@[^@\s]+$")
+    tickwork_smtp_timeout_seconds: float = Field(30.0, gt=0, le=300)
+    tickwork_smtp_ca_file: str | None = None
+    # Signs webhooks (X-Tickwork-Signature); unset or a placeholder is refused outside development.
+    tickwork_webhook_secret: str | None = None
+    tickwork_webhook_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    # Attempts within one task on a 5xx or a timeout (a 4xx is never retried), then the task retries.
+    tickwork_webhook_retries: int = Field(3, ge=0, le=10)
+    tickwork_webhook_backoff_seconds: float = Field(1.0, ge=0, le=60)
+    tickwork_webhook_max_redirects: int = Field(3, ge=0, le=10)
+    # Hosts and CIDRs webhooks may reach although private (comma-separated, e.g. "127.0.0.1/32,hooks.lan").
+    tickwork_ssrf_allow: str = ""
+    # Operators' alerts: a Slack incoming-webhook URL and email addresses (comma-separated).
+    tickwork_operator_slack_url: str | None = Field(None, pattern=r"^https?://")
+    tickwork_operator_emails: str = ""
+    # Attachments are read only from this folder (reports are written there).
+    tickwork_reports_dir: str = "reports"
+    # A notification left `sending` this long belonged to a worker that died mid-send: it is sent again.
+    tickwork_notification_lease_seconds: float = Field(600.0, ge=10, le=86400)
+    # Default alert rules (an account's own rules in `alert_rules` replace them), as fractions.
+    tickwork_alert_drawdown_limit: float = Field(0.10, gt=0, le=1)
+    tickwork_alert_daily_pnl_limit: float = Field(0.05, gt=0, le=10)
+    tickwork_alert_position_weight_limit: float = Field(0.25, gt=0, le=1)
+    tickwork_alert_price_move_limit: float = Field(0.10, gt=0, le=10)
+    tickwork_alert_cooldown_seconds: float = Field(3600.0, ge=0, le=30 * 86400)
+
     # -- REST API ---------------------------------------------------------------------------------
     tickwork_api_host: str = "127.0.0.1"
     tickwork_api_port: int = Field(8000, ge=1, le=65535)
@@ -111,6 +145,20 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
         return value
+
+    @field_validator("tickwork_webhook_secret")
+    @classmethod
+    def _real_secret_outside_development(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("tickwork_env") != "development" and _is_placeholder(value):
+            raise ValueError("a placeholder: set a random secret of 16 or more characters")
+        return value
+
+
+PLACEHOLDER_SECRETS = {"", "secret", "changeme", "change-me", "changethis", "please-change", "xxx", "test"}
+
+
+def _is_placeholder(secret: str) -> bool:
+    return secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret.strip()) < 16
 
 
 def _one_line(error: ValidationError) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import AnyHttpUrl, Field, field_validator
 
 from services.contract.fields import EmailAddress, Id
 from services.contract.spec import ActorSpec, NoArguments, Payload
@@ -28,6 +28,10 @@ class SendAlert(Payload):
     message: str = Field(max_length=4000)
     severity: Severity = "warning"
     channels: list[Literal["email", "slack", "webhook"]] | None = None
+    account: str | None = Field(
+        None, min_length=1, max_length=100, description="whose recipients get it; None: the operators"
+    )
+    portfolio_id: Id | None = Field(None, description="also reaches the account's recipients of this portfolio")
 
 
 class WebhookCallback(Payload):
@@ -37,8 +41,20 @@ class WebhookCallback(Payload):
 
 
 class GenerateDigest(Payload):
-    account_id: Id | None = Field(None, description="None sends every account's digest")
-    day: date | None = None
+    account_id: Id | None = Field(
+        None, description="unsupported: accounts are named, not numbered (give `account`); refused when set"
+    )
+    account: str | None = Field(
+        None, min_length=1, max_length=100, description="None sends every account's digest and the operators'"
+    )
+    day: date | None = Field(None, description="the UTC day summed up; None: today (UTC)")
+
+    @field_validator("account_id")
+    @classmethod
+    def _accounts_are_named(cls, value: int | None) -> int | None:
+        if value is not None:
+            raise ValueError("accounts are named, not numbered: give `account` instead")
+        return value
 
 
 NOTIFICATION_ACTORS = [

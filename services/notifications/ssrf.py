@@ -1,0 +1,198 @@
+"""The guard against server-side request forgery: a webhook URL may only reach a public address.
+
+Every hop is checked by us (redirects are never followed by `requests`), the host is resolved once
+and the connection is made to that very address (the Host header and TLS name stay the URL's), so a
+DNS answer that changes between the check and the connect (rebinding) cannot reach an inner address.
+
+Refused: loopback, private (RFC 1918, IPv6 ULA fc00::/7), link-local (IPv4 and IPv6, which holds the
+cloud metadata endpoints), CGNAT 100.64.0.0/10, multicast, reserved, unspecified, and anything else
+that is not globally routable; an IPv4-mapped IPv6 address is judged as the IPv4 address it carries.
+The allow-list (hosts and CIDRs) lets operators reach inner receivers on purpose; the metadata
+addresses are refused even then.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from services.errors import UnsafeDestination
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
+REDIRECTS = {301, 302, 303, 307, 308}
+
+
+class Resolver(Protocol):
+    """Turns a host name into the addresses a connection could reach."""
+
+    def resolve(self, host: str, port: int) -> list[str]: ...
+
+
+class SystemResolver:
+    """The operating system's resolver (DNS, /etc/hosts)."""
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as error:
+            raise UnsafeDestination(f"cannot resolve {host!r}: {error}") from None
+        return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def refusal(address: IPAddress) -> str | None:
+    """Why `address` may not be reached, or None when it is a public address."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return refusal(address.ipv4_mapped)
+    checks = [
+        (address in METADATA, "a cloud metadata address"),
+        (address.is_unspecified, "unspecified"),
+        (address.is_loopback, "loopback"),
+        (address.is_link_local, "link-local"),
+        (isinstance(address, ipaddress.IPv4Address) and address in CGNAT, "carrier-grade NAT"),
+        (address.is_multicast, "multicast"),
+        (address.is_reserved, "reserved"),
+        (address.is_private, "private"),
+        (not address.is_global, "not globally routable"),
+    ]
+    return next((reason for hit, reason in checks if hit), None)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked hop: where the URL points and the one address we will connect to."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    address: str
+
+
+@dataclass
+class SsrfGuard:
+    """Checks a URL's host and pins the address; `allow` holds host names and CIDRs let through."""
+
+    allow_hosts: frozenset[str] = frozenset()
+    allow_networks: tuple[IPNetwork, ...] = ()
+    resolver: Resolver = field(default_factory=SystemResolver)
+
+    @classmethod
+    def from_setting(cls, allow: str, *, resolver: Resolver | None = None) -> SsrfGuard:
+        """From `TICKWORK_SSRF_ALLOW`: comma-separated host names and CIDRs."""
+        hosts, networks = set(), []
+        for item in (part.strip() for part in allow.split(",")):
+            if not item:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                hosts.add(item.lower().rstrip("."))
+        return cls(frozenset(hosts), tuple(networks), resolver or SystemResolver())
+
+    def check(self, url: str) -> Target:
+        """The target of `url`; raises UnsafeDestination when it may not be reached."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise UnsafeDestination(f"{url!r}: only http and https URLs are allowed")
+        if parts.username or parts.password:
+            raise UnsafeDestination(f"{_host_of(url)}: credentials in a URL are refused")
+        host = (parts.hostname or "").lower().rstrip(".")
+        if not host:
+            raise UnsafeDestination(f"{url!r}: no host")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise UnsafeDestination(f"{url!r}: bad port") from None
+        addresses = _literal(host) or self.resolver.resolve(host, port)
+        if not addresses:
+            raise UnsafeDestination(f"{host}: resolves to no address")
+        # Every address must pass: a name that also resolves inward could be steered there.
+        for text in addresses:
+            self._check_address(host, ipaddress.ip_address(text.split("%", 1)[0]))
+        return Target(url, parts.scheme, host, port, addresses[0].split("%", 1)[0])
+
+    def _check_address(self, host: str, address: IPAddress) -> None:
+        reason = refusal(address)
+        if reason is None:
+            return
+        plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+        if plain in METADATA:
+            raise UnsafeDestination(f"{host} resolves to {address}: {reason}, never allowed")
+        if host in self.allow_hosts or any(plain in network for network in self.allow_networks):
+            return
+        raise UnsafeDestination(f"{host} resolves to {address}: {reason} (not in TICKWORK_SSRF_ALLOW)")
+
+
+def _literal(host: str) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        return []
+
+
+def _host_of(url: str) -> str:
+    return urlsplit(url).hostname or "?"
+
+
+class PinnedAddressAdapter(HTTPAdapter):
+    """Connects to the checked address, not to whatever the name resolves to at connect time; TLS
+    still verifies the certificate against the URL's host name (SNI and hostname check)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        if self.target.scheme == "https":
+            kwargs.update(server_hostname=self.target.host, assert_hostname=self.target.host)
+        super().init_poolmanager(*args, **kwargs)
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        parts = urlsplit(request.url or "")
+        address = f"[{self.target.address}]" if ":" in self.target.address else self.target.address
+        request.url = urlunsplit(parts._replace(netloc=f"{address}:{self.target.port}"))
+        request.headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
+        return super().send(request, *args, **kwargs)
+
+
+def guarded_request(
+    method: str,
+    url: str,
+    *,
+    guard: SsrfGuard,
+    timeout: float,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_redirects: int = 3,
+) -> requests.Response:
+    """One request through the guard, following redirects hop by hop (each checked and pinned).
+
+    A 307/308 repeats the method and body; 301/302/303 turn a POST into a body-less GET, as browsers
+    do. More than `max_redirects` hops raise UnsafeDestination."""
+    for _hop in range(max_redirects + 1):
+        target = guard.check(url)
+        with requests.Session() as session:
+            session.trust_env = False  # a proxy from the environment would bypass the pinning
+            session.mount(f"{target.scheme}://", PinnedAddressAdapter(target))
+            response = session.request(
+                method, url, data=body, headers=dict(headers or {}), timeout=timeout, allow_redirects=False
+            )
+        if response.status_code not in REDIRECTS or "location" not in response.headers:
+            return response
+        url = urljoin(url, response.headers["location"])
+        if response.status_code in (301, 302, 303) and method.upper() != "GET":
+            method, body = "GET", None
+            headers = {k: v for k, v in (headers or {}).items() if k.lower() != "content-type"}
+        response.close()
+    raise UnsafeDestination(f"more than {max_redirects} redirects, last to {_host_of(url)}")

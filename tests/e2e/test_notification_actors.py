@@ -1,0 +1,55 @@
+"""The notification actors on a real worker: a redelivered send_email sends no second email, and a
+webhook to an inner address is refused without retries."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from services.storage.db import session_scope
+from services.storage.models import Notification
+from tests.support.ledger import row, wait_state
+from tests.support.mail import smtp_server
+from tests.support.webhook_receiver import SECRET, webhook_receiver
+from tests.support.workers import wait_for
+
+pytestmark = pytest.mark.rabbitmq
+
+
+def test_a_redelivered_send_email_message_sends_each_email_once(start_workers, client, database_url):
+    with smtp_server() as (inbox, port):
+        # Given a worker whose SMTP server is the local one
+        start_workers(
+            queues=["notifications"],
+            TICKWORK_SMTP_HOST="127.0.0.1",
+            TICKWORK_SMTP_PORT=str(port),
+            TICKWORK_SMTP_SECURITY="none",
+        )
+        body = {"to": ["ann@example.com", "bob@example.com"], "subject": "Report", "template": "message"}
+        sent = client.send("send_email", {**body, "context": {"body": "Your report is ready"}})
+        first = wait_state(database_url, sent.message_id, "completed", timeout=60)
+        assert "sent 2, skipped 0, deferred 0, refused 0" in first.result_summary
+        # When the same message arrives again (a redelivery)
+        client.send("send_email", {**body, "context": {"body": "Your report is ready"}}, message_id=sent.message_id)
+
+        def ran_again():
+            again = row(database_url, sent.message_id)
+            return again.state == "completed" and again.started_at > first.started_at and again
+
+        second = wait_for(ran_again, 60, "the redelivered send_email to run")
+    # Then it skipped both recipients: one email each in all
+    assert "sent 0, skipped 2, deferred 0, refused 0" in second.result_summary
+    assert sorted(to for to, _ in inbox.messages) == [["ann@example.com"], ["bob@example.com"]]
+    assert inbox.messages[0][1].get_body(("plain",)).get_content().startswith("Your report is ready")
+
+
+def test_a_webhook_to_an_inner_address_fails_at_once_without_retries(start_workers, client, database_url):
+    with webhook_receiver(200) as receiver:
+        start_workers(queues=["notifications"], TICKWORK_WEBHOOK_SECRET=SECRET, TICKWORK_SSRF_ALLOW="")
+        sent = client.send("webhook_callback", {"url": receiver.url(), "event": "order.filled", "data": {"id": 1}})
+        task = wait_state(database_url, sent.message_id, "failed", timeout=60)
+    assert task.attempts == 1 and task.error_type == "UnsafeDestination" and "loopback" in task.error_message
+    assert receiver.requests == []
+    with session_scope(database_url) as session:
+        [notification] = session.exec(select(Notification)).all()
+    assert notification.status == "failed" and notification.last_response.startswith("refused: 127.0.0.1 resolves")

@@ -1,0 +1,96 @@
+"""A webhook receiver (http.server in a thread) that answers from a script and records every request,
+checking its signature as a receiver would."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from services.notifications.webhooks import SIGNATURE_HEADER, verify_signature
+
+SECRET = "whsec-test-0123456789abcdef"
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    signature_ok: bool
+
+
+@dataclass
+class Receiver:
+    """`script`: one answer per request, in order (the last repeats): a status code, or
+    ("redirect", status, location), or ("sleep", seconds, status)."""
+
+    script: list[Any] = field(default_factory=lambda: [200])
+    requests: list[Received] = field(default_factory=list)
+    port: int = 0
+
+    def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def next_answer(self) -> Any:
+        index = min(len(self.requests) - 1, len(self.script) - 1)
+        return self.script[index]
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            header = self.headers.get(SIGNATURE_HEADER, "")
+            receiver.requests.append(
+                Received(
+                    self.command,
+                    self.path,
+                    dict(self.headers.items()),
+                    body,
+                    verify_signature(SECRET, body, header, now=time.time()),
+                )
+            )
+            answer = receiver.next_answer()
+            if isinstance(answer, tuple) and answer[0] == "sleep":
+                time.sleep(answer[1])
+                answer = answer[2]
+            if isinstance(answer, tuple) and answer[0] == "redirect":
+                self.send_response(answer[1])
+                self.send_header("Location", answer[2])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            text = b'{"ok": true}' if answer < 400 else b'{"error": "no"}'
+            self.send_response(answer)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+
+        do_POST = do_GET = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def webhook_receiver(*script: Any, host: str = "127.0.0.1") -> Iterator[Receiver]:
+    receiver = Receiver(list(script) or [200])
+    server = ThreadingHTTPServer((host, 0), _handler(receiver))
+    server.daemon_threads = True
+    receiver.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
