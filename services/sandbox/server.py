@@ -59,7 +59,7 @@ class Sandbox:
 
     # -- provider requests --------------------------------------------------------------------------
     def serve(self, provider: str, path: str, query: str) -> Response:
-        arrival = time.time()
+        arrival, generation = time.time(), self.stats.generation
         request = Request(provider, path, parse_qs(query, keep_blank_values=True), self.config.frozen_at or arrival)
         latency = self.config.latency_ms.get(provider, 0.0)
         if latency:
@@ -72,8 +72,9 @@ class Sandbox:
             response, spent = json_response(500, {"sandbox_error": traceback.format_exc(limit=3)}), 0
         if provider == "binance":
             response.headers[USED_WEIGHT_HEADER] = str(self.limits.used("binance", time.time()))
+        duration_ms = (time.time() - arrival) * 1000
         self.stats.record(
-            Record(arrival, provider, path, query, response.status, spent, (time.time() - arrival) * 1000)
+            Record(arrival, provider, path, query, response.status, spent, duration_ms), generation=generation
         )
         return response
 

@@ -23,12 +23,18 @@ class Record:
 
 
 class Stats:
+    """The request log. A reset starts a new generation: a request that arrived before it (one a
+    `timeout` fault kept waiting, say) is not counted when it finally answers, after the reset."""
+
     def __init__(self) -> None:
         self._records: list[Record] = []
         self._lock = threading.Lock()
+        self.generation = 0
 
-    def record(self, record: Record) -> None:
+    def record(self, record: Record, *, generation: int) -> None:
         with self._lock:
+            if generation != self.generation:
+                return
             self._records.append(record)
             if len(self._records) > MAX_RECORDS:
                 del self._records[: MAX_RECORDS // 10]
@@ -36,6 +42,7 @@ class Stats:
     def reset(self) -> None:
         with self._lock:
             self._records.clear()
+            self.generation += 1
 
     def records(self) -> list[Record]:
         with self._lock:

@@ -230,3 +230,15 @@ def test_control_endpoints_are_not_counted_and_health_answers(sandbox: SandboxSe
 def test_unknown_prefix_and_path(sandbox: SandboxServer) -> None:
     assert requests.get(f"{sandbox.url}/nasdaq/quote", timeout=TIMEOUT).status_code == 404
     assert get(sandbox, "binance", "/api/v3/nothing").status_code == 404
+
+
+def test_a_request_answered_after_a_reset_is_not_counted(sandbox: SandboxServer) -> None:
+    # Given a request kept waiting by a timeout fault, which the client gave up on
+    sandbox.fault("yahoo", "timeout", delay_s=1.0, count=1)
+    with pytest.raises(requests.ReadTimeout):
+        get(sandbox, "yahoo", CHART, timeout=0.2, range="1d", interval="1d")
+    # When the stats are reset before the sandbox answers it
+    sandbox.reset_stats()
+    time.sleep(1.2)
+    # Then it does not count in the new stats (it belongs to the test before the reset)
+    assert sandbox.stats()["total"] == 0
