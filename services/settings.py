@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     tickwork_circuit_open_seconds: float = Field(60.0, gt=0, le=3600)
     # A price older than this (counted in market time: a closed market does not age it) is stale.
     tickwork_price_max_age_seconds: float = Field(900.0, gt=0, le=30 * 86400)
+    # Annual risk-free rate for Sharpe and alpha (0.04 = 4%), compounded down to a daily rate.
+    tickwork_risk_free_rate: float = Field(0.0, ge=-0.1, le=1.0)
 
     # -- notifications ----------------------------------------------------------------------------
     # SMTP: "starttls" upgrades a plain connection (port 587), "tls" is implicit TLS (port 465);

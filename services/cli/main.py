@@ -15,6 +15,7 @@ from services.cli.api import api, tokens
 from services.cli.dlq import dlq
 from services.cli.jobs import jobs, scheduler
 from services.cli.maintenance import backups, cleanup, restore_archive
+from services.cli.portfolio import seed_demo
 from services.cli.sandbox import sandbox
 from services.cli.settings import Failure, settings_or_exit
 from services.cli.shortcuts import register as register_shortcuts
@@ -160,6 +161,7 @@ main.add_command(tokens)
 main.add_command(backups)
 main.add_command(cleanup)
 main.add_command(restore_archive)
+main.add_command(seed_demo)
 main.add_command(sandbox)
 register_shortcuts(main)
 

@@ -141,8 +141,8 @@ def xirr(flows: Sequence[tuple[date, float]], *, tolerance: float = 1e-12, max_s
     """The annual rate r at which sum(a_i / (1 + r)^((d_i - d_0) / 365)) = 0, Actual/365.
 
     Signs are the investor's: money put in is negative, money taken out (and the end value) positive.
-    Newton's method from 10%, then bisection over a bracketing interval when Newton does not settle;
-    None when the flows have no root (all of one sign, or no sign change the bisection can bracket)."""
+    Newton's method from 10%, then bisection when Newton leaves (-100%, inf) or does not settle;
+    None when there is no root (all flows of one sign, or no rate in (-0.999999999, 1e9) solves it)."""
     if len(flows) < 2:
         return None
     start = min(day for day, _ in flows)

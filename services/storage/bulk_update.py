@@ -17,6 +17,7 @@ an ORM write would.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table
@@ -39,9 +40,14 @@ def bulk_update(connection: Connection, table: Table, key: str, columns: Sequenc
     if dialect.name == "postgresql":
         arrays = ", ".join(f"CAST(%b AS {table.c[n].type.compile(dialect=dialect)}[])" for n in names)
         statement = f"WITH v({', '.join(quote(n) for n in names)}) AS (SELECT * FROM unnest({arrays})) {update}"
-        # %b: binary arrays; the text format quotes every element through a regular expression.
+        # %b: binary arrays (the text format quotes every element through a regular expression);
+        # Decimals go as their text, which the driver sends several times faster than as numerics.
+        columns_of_values = [
+            [str(v) if v is not None else None for v in column] if isinstance(_first(column), Decimal) else list(column)
+            for column in zip(*rows, strict=True)
+        ]
         with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-            cursor.execute(statement, tuple(list(column) for column in zip(*rows, strict=True)))
+            cursor.execute(statement, tuple(columns_of_values))
         return len(rows)
     processors: list[Callable[[Any], Any] | None] = [
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
@@ -57,3 +63,7 @@ def bulk_update(connection: Connection, table: Table, key: str, columns: Sequenc
                 parameters.append(process(value) if process is not None and value is not None else value)
         connection.exec_driver_sql(head + ", ".join([row_sql] * len(batch)) + ") " + update, tuple(parameters))
     return len(rows)
+
+
+def _first(column: Sequence[Any]) -> Any:
+    return next((value for value in column if value is not None), None)

@@ -53,7 +53,8 @@ def upgrade() -> None:
     sa.Column('stale_positions', sa.Integer(), nullable=False),
     sa.Column('unpriced_positions', sa.Integer(), nullable=False),
     sa.Column('valued_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    postgresql_with={'fillfactor': 70},
     )
     op.create_table('provider_state',
     sa.Column('provider', sa.String(length=16), nullable=False),
@@ -182,7 +183,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['instrument_id'], ['instruments.id'], ),
     sa.ForeignKeyConstraint(['portfolio_id'], ['portfolios.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('portfolio_id', 'instrument_id')
+    sa.UniqueConstraint('portfolio_id', 'instrument_id'),
+    postgresql_with={'fillfactor': 70},
     )
     op.create_table('trades',
     sa.Column('id', sa.Integer(), nullable=False),

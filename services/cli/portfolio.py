@@ -1,0 +1,26 @@
+"""Portfolios from a shell: `tickwork seed-demo` (the sandbox's instruments and demo portfolios)."""
+
+from __future__ import annotations
+
+import click
+
+from services.cli.settings import Failure, settings_or_exit
+from services.errors import TickworkError
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo instruments and portfolios in DATABASE_URL (migrated first); a second run
+    changes nothing. Prices come from the next price refresh."""
+    from services.portfolio.seed import seed_demo as seed
+    from services.storage.db import session_scope
+    from services.storage.migrate import upgrade
+
+    url = settings_or_exit().database_url
+    try:
+        upgrade(url)
+        with session_scope(url) as session:
+            report = seed(session=session)
+    except TickworkError as error:
+        raise Failure(str(error)) from None
+    click.echo(report.summary())
