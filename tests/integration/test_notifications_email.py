@@ -3,6 +3,8 @@ AUTH; and the outbox's delivered-once rule around it."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -91,6 +93,12 @@ def test_an_untrusted_certificate_is_not_accepted(database_url, certificate, rep
     assert "CERTIFICATE_VERIFY_FAILED" in row(database_url, notification_id).last_response
 
 
+BOTH = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@BOTH
 def test_the_same_row_delivered_twice_and_the_same_key_queued_twice_send_one_email(database_url, reports):
     with smtp_server() as (inbox, port):
         email = channel(port, reports)
@@ -102,6 +110,32 @@ def test_the_same_row_delivered_twice_and_the_same_key_queued_twice_send_one_ema
     assert again == first and report.skipped == first and len(inbox.messages) == 1
 
 
+@BOTH
+def test_workers_racing_for_the_same_rows_send_each_email_once(database_url, reports):
+    # Given one message with three recipients, queued by two redelivered copies at once
+    recipients = ["a@example.com", "b@example.com", "c@example.com"]
+    with ThreadPoolExecutor(8) as pool:
+        queued = list(pool.map(lambda to: queue(database_url, key="m-race", to=to), recipients * 2))
+    ids = sorted({notification_id for ids in queued for notification_id in ids})
+    assert len(ids) == 3
+    with smtp_server() as (inbox, port):
+        email = channel(port, reports)
+        # When eight workers deliver them all at the same moment
+        barrier = threading.Barrier(8)
+
+        def worker(_: int):
+            barrier.wait()
+            return deliver(database_url, ids, channels={"email": email}, lease=LEASE)
+
+        with ThreadPoolExecutor(8) as pool:
+            reports_ = list(pool.map(worker, range(8)))
+    # Then each recipient got one email, sent by exactly one worker
+    assert sorted(to for [to], _ in inbox.messages) == recipients
+    assert sorted(i for report in reports_ for i in report.sent) == ids
+    assert sum(len(report.skipped) for report in reports_) == 7 * 3
+
+
+@BOTH
 def test_a_row_left_sending_is_sent_again_only_after_the_lease(database_url, reports):
     # Given a row a worker claimed and then died with (status sending)
     ids = queue(database_url, key="m-3")
