@@ -342,6 +342,15 @@ def test_stooq_daily_history_and_no_data(market, providers):
     assert calls(market, "stooq", "/q/d/l/") == 2 and calls(market, "stooq", "/q/l/") == 2
 
 
+def test_weekly_bars_start_on_monday_whichever_provider_serves_them(market, providers):
+    start, end = date(2026, 10, 5), date(2026, 10, 30)
+    stooq_weeks = providers["stooq"].history("aapl.us", start, end, "1wk").bars
+    yahoo_weeks = providers["yahoo"].history("AAPL", start, end, "1wk").bars
+    mondays = [datetime(2026, 10, day, tzinfo=UTC) for day in (5, 12, 19, 26)]
+    assert [bar.ts for bar in stooq_weeks] == mondays == [bar.ts for bar in yahoo_weeks]
+    assert [bar.close for bar in stooq_weeks] == [bar.close for bar in yahoo_weeks]
+
+
 def test_stooq_daily_limit_blocks_every_process_until_the_next_utc_day(market, providers, database_url):
     market.configure(stooq_daily_limit=1)
     providers["stooq"].quotes(["aapl.us"])

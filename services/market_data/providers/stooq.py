@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -73,7 +74,12 @@ class StooqProvider:
             if symbol in self.quotes([symbol]).unknown:
                 raise UnknownSymbol("stooq", symbol, NO_DATA) from error
             return History()
-        return History(bars=[bar for bar in bars if start <= bar.ts.date() <= end])
+        bars = [bar for bar in bars if start <= bar.ts.date() <= end]
+        if interval == "1wk":
+            # Stooq dates a week by its last session; a Bar is stamped with its start, as Yahoo's and
+            # Binance's weeks are (Monday), so that providers can stand in for each other.
+            bars = [replace(bar, ts=bar.ts - timedelta(days=bar.ts.weekday())) for bar in bars]
+        return History(bars=bars)
 
     def asset_info(self, symbol: str) -> Info:
         raise NotSupported("stooq has no asset info")
