@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import quote as url_quote
