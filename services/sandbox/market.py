@@ -34,6 +34,7 @@ from services.scheduling.market_hours import NEW_YORK, NyseCalendar, Session
 CLOCK_MINUTES_PER_DAY = 480  # 390 of a session plus 90 of overnight movement
 STOCK_LEVELS = 18  # the coarsest level spans 2**17 clock minutes (about nine months of sessions)
 COIN_LEVELS = 19
+DAILY_CACHE_SIZE = 300_000  # finished sessions' bars kept (about 50 MB); then the cache starts over
 NULL_MINUTE_SHARE = 0.004  # a few one-minute stock bars have no trade (Yahoo shows them as nulls)
 
 
@@ -270,7 +271,7 @@ class Market:
                     rows[number] = row
                     if elapsed[j] >= lengths[j]:
                         self._daily[(asset.symbol, sessions[number].day)] = row
-                if len(self._daily) > 2_000_000:
+                if len(self._daily) > DAILY_CACHE_SIZE:
                     self._daily.clear()
         table = np.array(rows, dtype=float).reshape(len(rows), 5)
         start = np.array([s.opens.timestamp() for s in sessions])
