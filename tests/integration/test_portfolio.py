@@ -306,6 +306,25 @@ def test_the_demo_seed_is_idempotent(database_url):
         {"binance": "BTCUSDT", "coingecko": "bitcoin"},
     )
     assert growth.benchmark == "SPY" and growth.cash > 0
+    # Before any price refresh every position is unpriced: the summary is the cash alone.
+    report = revalue_portfolios(database_url, max_age_seconds=LIMIT, now=SATURDAY_NOON)
+    assert report.unpriced_positions == report.positions > 0
+    with session_scope(database_url) as session:
+        growth = session.exec(select(Portfolio).where(Portfolio.name == "Growth")).one()
+    assert growth.total_value == growth.cash and growth.market_value == 0 and growth.unpriced_positions == 6
+
+
+def test_seed_demo_command_runs_twice(database_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from services.cli.main import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    first = CliRunner().invoke(main, ["seed-demo"])
+    second = CliRunner().invoke(main, ["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "added 14 instruments, 3 portfolios, 18 trades, 5 cash flows" in first.output
+    assert "added 0 instruments, 0 portfolios, 0 trades, 0 cash flows" in second.output
 
 
 def table_counts(database_url: str) -> dict[str, int]:
