@@ -53,3 +53,44 @@ def test_a_webhook_to_an_inner_address_fails_at_once_without_retries(start_worke
     with session_scope(database_url) as session:
         [notification] = session.exec(select(Notification)).all()
     assert notification.status == "failed" and notification.last_response.startswith("refused: 127.0.0.1 resolves")
+
+
+def test_evaluate_alerts_tells_the_account_once_through_its_signed_webhook(start_workers, client, database_url):
+    import json
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from services.storage.models import NotificationRecipient, Portfolio, PortfolioSnapshot
+
+    now = datetime.now(UTC)
+    with webhook_receiver(200) as receiver:
+        # Given a portfolio 20 % below its peak, whose account takes alerts by webhook
+        with session_scope(database_url) as session:
+            growth = Portfolio(name="Growth", account="acme", created_at=now, total_value=Decimal(80000), valued_at=now)
+            session.add(growth)
+            session.flush()
+            money = {k: Decimal(0) for k in ("cash", "market_value", "cost_basis", "unrealized_pnl")}
+            for days, total in [(3, 100000), (1, 80000)]:  # the peak, then yesterday's (no daily P&L today)
+                day = now.date() - timedelta(days=days)
+                session.add(
+                    PortfolioSnapshot(
+                        portfolio_id=growth.id,
+                        day=day,
+                        taken_at=now - timedelta(days=days),
+                        total_value=Decimal(total),
+                        **money,
+                    )
+                )
+            session.add(
+                NotificationRecipient(account="acme", channel="webhook", address=receiver.url(), created_at=now)
+            )
+        start_workers(queues=["notifications"], TICKWORK_WEBHOOK_SECRET=SECRET, TICKWORK_SSRF_ALLOW="127.0.0.1/32")
+        # When the rules run twice
+        for _ in range(2):
+            sent = client.send("evaluate_alerts", {})
+            wait_state(database_url, sent.message_id, "completed", timeout=60)
+    # Then the account heard once (the cooldown holds the second), signed
+    [request] = receiver.requests
+    body = json.loads(request.body)
+    assert request.signature_ok and body["event"] == "alert.raised"
+    assert body["data"]["title"] == "Growth: drawdown 20.0%" and body["data"]["account"] == "acme"
