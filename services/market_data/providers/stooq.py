@@ -67,12 +67,12 @@ class StooqProvider:
             raise NotSupported(f"stooq has no {interval!r} bars")
         params = {"s": symbol, "i": INTERVALS[interval], "d1": f"{start:%Y%m%d}", "d2": f"{end:%Y%m%d}"}
         try:
-            bars = self.http.get("/q/d/l/", _read_bars, params=params)
-        except UnknownSymbol as error:
+            bars = self.http.get("/q/d/l/", lambda response: _read_bars(response, symbol), params=params)
+        except UnknownSymbol:
             # "No data" also answers a known symbol over a range with no bars (a holiday): one quote
             # call tells them apart, so that a quiet range never marks an instrument unknown.
             if symbol in self.quotes([symbol]).unknown:
-                raise UnknownSymbol("stooq", symbol, NO_DATA) from error
+                raise
             return History()
         bars = [bar for bar in bars if start <= bar.ts.date() <= end]
         if interval == "1wk":
@@ -92,8 +92,6 @@ def _text(response: requests.Response, header: str) -> str:
     text = response.text.strip()
     if text.startswith(DAILY_LIMIT):
         raise RateLimited("stooq", text[:200], retry_after_s=_until_next_utc_day())
-    if text.startswith(NO_DATA):
-        raise UnknownSymbol("stooq", "?", NO_DATA)  # the caller knows which symbol it asked for
     if not text.lower().startswith(header.lower()):
         raise BadResponse(f"expected CSV starting {header!r}: {snippet(text)}")
     return text
@@ -105,7 +103,9 @@ def _read_quotes(response: requests.Response) -> dict[str, dict[str, str]]:
     return {row["Symbol"].upper(): row for row in csv.DictReader(io.StringIO(text)) if row.get("Symbol")}
 
 
-def _read_bars(response: requests.Response) -> list[Bar]:
+def _read_bars(response: requests.Response, symbol: str) -> list[Bar]:
+    if response.status_code == 200 and response.text.strip().startswith(NO_DATA):
+        raise UnknownSymbol("stooq", symbol, NO_DATA)
     text = _text(response, "Date,Open,High,Low,Close")
     bars = []
     for row in csv.DictReader(io.StringIO(text)):
