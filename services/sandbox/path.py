@@ -46,13 +46,27 @@ def unit(seed: int, level: int, index: int) -> float:
     return (z >> 11) * 2.0**-53
 
 
+_U_GOLDEN, _U_MIX1, _U_MIX2 = np.uint64(_GOLDEN), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_U11, _U27, _U30, _U31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
+SMALL = 6  # arrays up to this size are faster through the scalar code (numpy's per-call overhead)
+CHUNK = 16384  # points per slice of the 2-D evaluation
+
+
 def units(seed: int, level: int, index: np.ndarray) -> np.ndarray:
     """`unit` over an int64 array of indices, with the same bits."""
-    z = np.uint64(_key(seed, level)) + index.astype(np.uint64) * np.uint64(_GOLDEN)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z ^= z >> np.uint64(31)
-    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    return _hashed(np.uint64(_key(seed, level)), index)
+
+
+def _hashed(key: np.ndarray | np.uint64, index: np.ndarray) -> np.ndarray:
+    z = index.astype(np.uint64)
+    z *= _U_GOLDEN
+    z += key
+    z ^= z >> _U30
+    z *= _U_MIX1
+    z ^= z >> _U27
+    z *= _U_MIX2
+    z ^= z >> _U31
+    return (z >> _U11).astype(np.float64) * 2.0**-53
 
 
 class PricePath:
@@ -65,7 +79,7 @@ class PricePath:
         # Value noise of this shape has about 8/3 s^2 of variance per minute of lag (see module doc).
         scale = sigma_per_minute * math.sqrt(3 / 8)
         self.amplitudes = [scale * math.sqrt(2.0**k) * 2 for k in range(levels)]  # values are 2u-1
-        self.fine_bound = sum(self.amplitudes[:FINE_LEVELS])
+        self.fine_bound = sum(self.amplitudes[:FINE_LEVELS]) / 2  # each level lies within +-amplitude/2
         self.wick = sigma_per_minute * 0.6
 
     def log_price(self, x: float) -> float:
@@ -97,16 +111,31 @@ class PricePath:
         return self._sum(x, FINE_LEVELS)
 
     def _sum(self, x: np.ndarray, first_level: int) -> np.ndarray:
+        if x.size <= SMALL:
+            scalar = self.log_price if first_level == 0 else self.coarse
+            return np.array([scalar(value) for value in x.tolist()], dtype=float)
         total = np.full(x.shape, self.log_base)
-        for k in range(first_level, self.levels):
-            block = float(1 << k)
-            position = x / block
+        # All levels at once as rows of 2-D arrays (numpy's per-call overhead dominates small
+        # arrays), in slices so large requests stay small in memory; the rows are added in level
+        # order, as the scalar code adds them, so both give the same bits.
+        levels = np.arange(first_level, self.levels)
+        blocks = np.ldexp(1.0, levels)[:, None]
+        amplitudes = np.array(self.amplitudes[first_level:])[:, None]
+        keys = np.array([_key(self.seed, int(k)) for k in levels], dtype=np.uint64)[:, None]
+        flat = x.reshape(-1)
+        out = total.reshape(-1)
+        for begin in range(0, flat.size, CHUNK):
+            part = flat[begin : begin + CHUNK]
+            position = part[None, :] / blocks
             index = np.floor(position)
             fraction = position - index
             index_int = index.astype(np.int64)
-            left = units(self.seed, k, index_int) - 0.5
-            right = units(self.seed, k, index_int + 1) - 0.5
-            total += self.amplitudes[k] * (left + (right - left) * fraction)
+            left = _hashed(keys, index_int) - 0.5
+            right = _hashed(keys, index_int + 1) - 0.5
+            contributions = amplitudes * (left + (right - left) * fraction)
+            chunk_total = out[begin : begin + CHUNK]
+            for row in contributions:
+                chunk_total += row
         return total
 
     def extras(self, level: int, index: np.ndarray) -> np.ndarray:

@@ -194,7 +194,8 @@ def _meta(asset: Asset, bars: Bars, interval_name: str, range_name: str, start: 
     session = market.last_session(now)
     day_bars = market.bars(asset, Interval("day"), session.opens.timestamp(), now + 1, now) if session else Bars.empty()
     first_start = float(bars.start[0]) if len(bars) else start
-    before = market.bars(asset, Interval("day"), first_start - 20 * 86400, first_start, now)
+    # a stock's price just before a bar opens is the close before it (it moves only in sessions)
+    previous_close = market.price(asset, first_start - 1).value if first_start > 1 else None
     local = datetime.fromtimestamp(now, NEW_YORK)
     offset = int(local.utcoffset().total_seconds())  # type: ignore[union-attr]
     meta: dict[str, Any] = {
@@ -212,7 +213,7 @@ def _meta(asset: Asset, bars: Bars, interval_name: str, range_name: str, start: 
         "regularMarketPrice": price.value,
         "longName": asset.name,
         "shortName": asset.name,
-        "chartPreviousClose": float(before.close[-1]) if len(before) else None,
+        "chartPreviousClose": previous_close,
         "priceHint": asset.decimals,
     }
     if len(day_bars):
