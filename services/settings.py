@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     tickwork_webhook_retries: int = Field(3, ge=0, le=10)
     tickwork_webhook_backoff_seconds: float = Field(1.0, ge=0, le=60)
     tickwork_webhook_max_redirects: int = Field(3, ge=0, le=10)
+    # Trust this CA for HTTPS webhooks (inner receivers with a private CA); certificates are always checked.
+    tickwork_webhook_ca_file: str | None = None
     # Hosts and CIDRs webhooks may reach although private (comma-separated, e.g. "127.0.0.1/32,hooks.lan").
     tickwork_ssrf_allow: str = ""
     # Operators' alerts: a Slack incoming-webhook URL and email addresses (comma-separated).

@@ -39,6 +39,7 @@ def webhook_config(settings: Settings, *, signed: bool) -> WebhookConfig:
         backoff_s=settings.tickwork_webhook_backoff_seconds,
         max_redirects=settings.tickwork_webhook_max_redirects,
         secret=webhook_secret(settings) if signed else None,
+        ca_file=settings.tickwork_webhook_ca_file,
     )
 
 

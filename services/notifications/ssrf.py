@@ -175,6 +175,7 @@ def guarded_request(
     body: bytes | None = None,
     headers: Mapping[str, str] | None = None,
     max_redirects: int = 3,
+    ca_file: str | None = None,
 ) -> requests.Response:
     """One request through the guard, following redirects hop by hop (each checked and pinned).
 
@@ -186,7 +187,13 @@ def guarded_request(
             session.trust_env = False  # a proxy from the environment would bypass the pinning
             session.mount(f"{target.scheme}://", PinnedAddressAdapter(target))
             response = session.request(
-                method, url, data=body, headers=dict(headers or {}), timeout=timeout, allow_redirects=False
+                method,
+                url,
+                data=body,
+                headers=dict(headers or {}),
+                timeout=timeout,
+                allow_redirects=False,
+                verify=ca_file or True,  # certificates are always verified; `ca_file` trusts a private CA
             )
         if response.status_code not in REDIRECTS or "location" not in response.headers:
             return response

@@ -67,6 +67,7 @@ class WebhookConfig:
     backoff_s: float  # first wait; doubles each time
     max_redirects: int
     secret: str | None = None  # None: sent unsigned (Slack, which does not verify)
+    ca_file: str | None = None  # trust this CA (inner receivers) instead of the system's
 
 
 @dataclass
@@ -98,6 +99,7 @@ class JsonPoster:
                     body=body,
                     headers=sent,
                     max_redirects=self.config.max_redirects,
+                    ca_file=self.config.ca_file,
                 )
             except (requests.Timeout, requests.ConnectionError) as error:
                 problem = f"{type(error).__name__}: {error}"[:300]

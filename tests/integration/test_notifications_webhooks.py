@@ -18,6 +18,7 @@ from services.notifications.ssrf import SsrfGuard, refusal
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig, sign, verify_signature
 from services.storage.db import session_scope
 from services.storage.models import Notification
+from tests.support.mail import self_signed_certificate
 from tests.support.webhook_receiver import SECRET, webhook_receiver
 
 LOCAL = "127.0.0.1/32"
@@ -40,8 +41,12 @@ class FixedResolver:
         return self.table[host]
 
 
-def poster(allow: str = LOCAL, *, retries: int = 2, timeout: float = 2.0, resolver=None, secret=SECRET) -> JsonPoster:
-    config = WebhookConfig(timeout_s=timeout, retries=retries, backoff_s=0.5, max_redirects=3, secret=secret)
+def poster(
+    allow: str = LOCAL, *, retries: int = 2, timeout: float = 2.0, resolver=None, secret=SECRET, ca_file=None
+) -> JsonPoster:
+    config = WebhookConfig(
+        timeout_s=timeout, retries=retries, backoff_s=0.5, max_redirects=3, secret=secret, ca_file=ca_file
+    )
     return JsonPoster(SsrfGuard.from_setting(allow, resolver=resolver), config, sleep=Sleeps())
 
 
@@ -227,3 +232,16 @@ def test_the_receiver_snippet_in_the_docs_verifies_what_we_sign():
     assert not verify(SECRET, body, sign(SECRET, body, now - 3600))
     example = "t=1773241200,v1=3be664c4f834e727afa42d0d08fb223b27867f5693a75958ded0c7551844261a"
     assert example in text and sign("whsec_example", body, 1773241200) == example
+
+
+def test_https_goes_to_the_pinned_address_and_checks_the_certificate_against_the_urls_name(tmp_path):
+    cert, key = self_signed_certificate(tmp_path)  # for localhost and 127.0.0.1
+    with webhook_receiver(200, tls=(cert, key)) as receiver:
+        # the name resolves (once, by the guard) to 127.0.0.1; TLS verifies "localhost" against the certificate
+        answer = poster(ca_file=str(cert)).post(receiver.url(host="localhost"), {"event": "x"})
+        assert answer.startswith("200") and receiver.requests[0].signature_ok
+        # a name the certificate does not carry is refused, although it resolves to the same address
+        resolver = FixedResolver({"hooks.example": ["127.0.0.1"]})
+        with pytest.raises(DeliveryFailed, match=r"hostname 'hooks\.example' doesn't match"):
+            poster(retries=0, resolver=resolver, ca_file=str(cert)).post(receiver.url(host="hooks.example"), {})
+    assert len(receiver.requests) == 1

@@ -3,12 +3,14 @@ checking its signature as a receiver would."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from services.notifications.webhooks import SIGNATURE_HEADER, verify_signature
@@ -33,9 +35,10 @@ class Receiver:
     script: list[Any] = field(default_factory=lambda: [200])
     requests: list[Received] = field(default_factory=list)
     port: int = 0
+    scheme: str = "http"
 
     def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def next_answer(self) -> Any:
         index = min(len(self.requests) - 1, len(self.script) - 1)
@@ -82,9 +85,15 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def webhook_receiver(*script: Any, host: str = "127.0.0.1") -> Iterator[Receiver]:
+def webhook_receiver(*script: Any, host: str = "127.0.0.1", tls: tuple[Path, Path] | None = None) -> Iterator[Receiver]:
+    """Serve on `host` (HTTPS with `tls`: a certificate and its key)."""
     receiver = Receiver(list(script) or [200])
     server = ThreadingHTTPServer((host, 0), _handler(receiver))
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*map(str, tls))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        receiver.scheme = "https"
     server.daemon_threads = True
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
