@@ -13,7 +13,7 @@ from actors.broker import broker, settings
 from services.market_data.providers.base import Provider
 
 _lock = threading.Lock()
-_clients: dict[str, Any] = {}
+_clients: dict[str, Provider] = {}
 
 
 def providers() -> Mapping[str, Provider]:
@@ -28,10 +28,10 @@ def providers() -> Mapping[str, Provider]:
 
 def close_providers() -> None:
     with _lock:
-        for client in _clients.values():
-            close = getattr(client, "close", None)
-            if close is not None:
-                close()
+        if _clients:
+            from services.market_data.providers import close_providers as close
+
+            close(_clients)
         _clients.clear()
 
 

@@ -64,9 +64,13 @@ def run_scheduler(settings: Settings | None = None, stop: threading.Event | None
     # worker has set its multiprocess folder (the client picks its storage at import time).
     from prometheus_client import start_http_server
 
+    from services.market_data.freshness_metrics import PriceFreshnessCollector
     from services.scheduling.metrics import SchedulerMetrics
 
     metrics = SchedulerMetrics()
+    metrics.registry.register(
+        PriceFreshnessCollector(database_url=settings.database_url, max_age_s=settings.tickwork_price_max_age_seconds)
+    )
     if settings.tickwork_scheduler_metrics_port:
         start_http_server(settings.tickwork_scheduler_metrics_port, registry=metrics.registry)
     stop = stop or threading.Event()
