@@ -174,8 +174,9 @@ class Market:
         return self._stock_bars(asset, interval, start, end, now)
 
     def _stock_bars(self, asset: Asset, interval: Interval, start: float, end: float, now: float) -> Bars:
-        # A bar may start a little before `start` in its first day (weekly, monthly): look a month back.
-        first = datetime.fromtimestamp(start, NEW_YORK).date() - timedelta(days=31 if interval.unit != "minute" else 0)
+        # A weekly or monthly bar may begin before `start`: its sessions from a month back are needed.
+        spans_sessions = interval.unit in ("week", "month") or (interval.unit == "day" and interval.size > 1)
+        first = datetime.fromtimestamp(start, NEW_YORK).date() - timedelta(days=31 if spans_sessions else 0)
         last = datetime.fromtimestamp(min(end, now), NEW_YORK).date()
         sessions = [s for s in self.sessions(first, last) if s.opens.timestamp() <= now and s.day >= asset.listed]
         if not sessions:
