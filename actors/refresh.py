@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlmodel import select
+
 from actors.broker import settings
 from actors.declare import contract_actor
 from actors.market_data import providers
@@ -17,7 +19,12 @@ from actors.task_context import reporter
 from services.market_data.asset_info import fetch_asset_info as fetch_info
 from services.market_data.history import ensure_benchmark, fetch_history
 from services.market_data.refresh import refresh_prices
+from services.portfolio.metrics import calculate_metrics as compute_metrics
+from services.portfolio.positions import rebuild_all_positions
+from services.portfolio.revaluation import revalue_portfolios
+from services.portfolio.snapshots import create_snapshots
 from services.storage.db import session_scope
+from services.storage.models import Position
 
 
 @contract_actor
@@ -64,6 +71,62 @@ def refresh_benchmark(benchmark: str = "SPY", start: date | None = None) -> str:
         symbols=[benchmark],
         interval="1d",
         start=_day(start),
+        reporter=reporter(),
+    )
+    return report.summary()
+
+
+@contract_actor
+def refresh_portfolio(portfolio_id: int) -> str:
+    """Fresh prices for the portfolio's instruments, then its valuation: market value, unrealized P&L,
+    weights and account summary. A price no provider could refresh is used with its stale flag set."""
+    progress = reporter()
+    with session_scope(settings.database_url) as session:
+        held = session.exec(select(Position.instrument_id).where(Position.portfolio_id == portfolio_id)).all()
+    prices = refresh_prices(database_url=settings.database_url, providers=providers(), instrument_ids=list(held))
+    progress.progress(0.7, "revaluing")
+    valued = revalue_portfolios(
+        settings.database_url, max_age_seconds=settings.tickwork_price_max_age_seconds, portfolio_ids=[portfolio_id]
+    )
+    return f"{prices.summary()}; {valued.summary()}"
+
+
+@contract_actor
+def update_positions(portfolio_id: int | None = None) -> str:
+    """Positions and cash recomputed from the trade history, then revalued at the stored prices."""
+    ids = None if portfolio_id is None else [portfolio_id]
+    progress = reporter()
+    rebuilt = rebuild_all_positions(settings.database_url, portfolio_ids=ids, reporter=progress)
+    valued = revalue_portfolios(
+        settings.database_url,
+        max_age_seconds=settings.tickwork_price_max_age_seconds,
+        portfolio_ids=ids,
+        reporter=progress,
+    )
+    return f"rebuilt {len(rebuilt)} portfolios; {valued.summary()}"
+
+
+@contract_actor
+def create_portfolio_snapshot(portfolio_id: int | None = None, as_of: date | None = None) -> str:
+    """One snapshot per portfolio and day (upserted), from a fresh valuation at the stored prices."""
+    report = create_snapshots(
+        settings.database_url,
+        max_age_seconds=settings.tickwork_price_max_age_seconds,
+        as_of=_day(as_of),
+        portfolio_ids=None if portfolio_id is None else [portfolio_id],
+        reporter=reporter(),
+    )
+    return report.summary()
+
+
+@contract_actor
+def calculate_metrics(portfolio_id: int | None = None, days: int = 365) -> str:
+    """Returns, risk and benchmark-relative figures over the trailing `days`, from daily snapshots."""
+    report = compute_metrics(
+        settings.database_url,
+        days=days,
+        portfolio_id=portfolio_id,
+        risk_free_rate=settings.tickwork_risk_free_rate,
         reporter=reporter(),
     )
     return report.summary()
