@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, time
 from functools import lru_cache
 from typing import Any
 
@@ -210,8 +211,8 @@ def klines(request: Request, market: Market) -> Response:
         raise _BinanceError(400, -1023, "Start time is greater than end time.")
     step_s = interval.minutes * 60
     now = request.now
-    if start_ms is not None:
-        start = start_ms / 1000
+    if start_ms is not None:  # (from the listing on: a start before it pages from the first bar)
+        start = max(start_ms / 1000, datetime.combine(asset.listed, time(0), UTC).timestamp())
         end = min(end_ms / 1000 if end_ms is not None else now, start + limit * step_s) + 0.001
         bars = market.bars(asset, interval, start, end, now)
         keep = slice(0, limit)

@@ -195,7 +195,8 @@ def _meta(asset: Asset, bars: Bars, interval_name: str, range_name: str, start: 
     day_bars = market.bars(asset, Interval("day"), session.opens.timestamp(), now + 1, now) if session else Bars.empty()
     first_start = float(bars.start[0]) if len(bars) else start
     # a stock's price just before a bar opens is the close before it (it moves only in sessions)
-    previous_close = market.price(asset, first_start - 1).value if first_start > 1 else None
+    first_trade = _first_trade(asset.listed, market)
+    previous_close = market.price(asset, first_start - 1).value if first_trade and first_start > first_trade else None
     local = datetime.fromtimestamp(now, NEW_YORK)
     offset = int(local.utcoffset().total_seconds())  # type: ignore[union-attr]
     meta: dict[str, Any] = {
@@ -204,7 +205,7 @@ def _meta(asset: Asset, bars: Bars, interval_name: str, range_name: str, start: 
         "exchangeName": asset.exchange,
         "fullExchangeName": FULL_EXCHANGE.get(asset.exchange, asset.exchange),
         "instrumentType": "ETF" if asset.asset_class == ETF else "EQUITY",
-        "firstTradeDate": _first_trade(asset.listed, market),
+        "firstTradeDate": first_trade,
         "regularMarketTime": int(price.at),
         "hasPrePostMarketData": True,
         "gmtoffset": offset,

@@ -451,3 +451,18 @@ def test_a_coins_daily_kline_closes_at_the_next_days_open_price(sandbox: Sandbox
     price = get(sandbox, "binance", "/api/v3/ticker/price", symbol="SOLUSDT").json()["price"]
     assert rows[-2][6] + 1 == int(midnight.timestamp() * 1000)
     assert rows[-2][4] == price  # yesterday's close is the price at midnight
+
+
+def test_history_starts_at_the_listing(sandbox: SandboxServer) -> None:
+    # Binance pages from the first bar when startTime is before it (BTCUSDT lists on 2017-08-17)
+    rows = get(sandbox, "binance", "/api/v3/klines", symbol="BTCUSDT", interval="1d", startTime=0, limit=3).json()
+    assert [datetime.fromtimestamp(r[0] / 1000, UTC).date() for r in rows] == [
+        date(2017, 8, 17),
+        date(2017, 8, 18),
+        date(2017, 8, 19),
+    ]
+    # Yahoo has no bars before a stock's first trade (the sandbox's stocks start on 2016-01-04)
+    before = get(sandbox, "yahoo", "/v8/finance/chart/AAPL", period1=0, period2=epoch(date(2015, 1, 1)), interval="1d")
+    result = before.json()["chart"]["result"][0]
+    assert before.status_code == 200 and "timestamp" not in result
+    assert datetime.fromtimestamp(result["meta"]["firstTradeDate"], NEW_YORK).date() == date(2016, 1, 4)
