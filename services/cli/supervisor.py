@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+from services.cli.demo import start_demo
 from services.cli.worker_groups import WORKER_GROUPS
+from services.sandbox.launch import plan_sandbox
 from services.settings import Settings
 from services.storage.migrate import upgrade
 
@@ -19,8 +21,14 @@ def run_worker_groups(settings: Settings, *, first_metrics_port: int) -> int:
     """Start the groups; return when one exits (its status) or on SIGINT/SIGTERM (0)."""
     upgrade(settings.database_url)
     dramatiq = shutil.which("dramatiq") or str(Path(sys.executable).with_name("dramatiq"))
-    print(f"tickwork: broker {_redact(settings.rabbitmq_url)}, database {_redact(settings.database_url)}", flush=True)
+    tickwork = shutil.which("tickwork") or str(Path(sys.executable).with_name("tickwork"))
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    # First, where prices come from: by default a simulated market, which must be said before anything.
+    plan = plan_sandbox(settings.tickwork_market_data, settings.tickwork_sandbox_url, tickwork=tickwork)
+    print(f"tickwork: {plan.line}", flush=True)
+    if plan.command:
+        children.append(("sandbox", subprocess.Popen(plan.command, start_new_session=True)))
+    print(f"tickwork: broker {_redact(settings.rabbitmq_url)}, database {_redact(settings.database_url)}", flush=True)
     for offset, group in enumerate(WORKER_GROUPS):
         port = first_metrics_port + offset
         env = {**os.environ, "METRICS_PORT": str(port)}
@@ -32,7 +40,6 @@ def run_worker_groups(settings: Settings, *, first_metrics_port: int) -> int:
             flush=True,
         )
 
-    tickwork = shutil.which("tickwork") or str(Path(sys.executable).with_name("tickwork"))
     children.append(("scheduler", subprocess.Popen([tickwork, "scheduler"], start_new_session=True)))
     print(
         f"tickwork: scheduler            metrics http://127.0.0.1:{settings.tickwork_scheduler_metrics_port}/metrics",
@@ -44,6 +51,9 @@ def run_worker_groups(settings: Settings, *, first_metrics_port: int) -> int:
         "(tokens: tickwork tokens create NAME --scope read)",
         flush=True,
     )
+
+    if settings.tickwork_market_data == "sandbox":
+        print(f"tickwork: demo data: {start_demo(settings)}", flush=True)
 
     stopping = False
 

@@ -143,7 +143,8 @@ def test_the_main_job_runs_the_workers_the_scheduler_and_the_api(worker_env):
         "TICKWORK_SCHEDULER_METRICS_PORT": free_port(),
         "TICKWORK_API_PORT": free_port(),
     }
-    env = {**worker_env, **{name: str(port) for name, port in ports.items()}}
+    sandbox_url = f"http://127.0.0.1:{free_port()}"
+    env = {**worker_env, **{name: str(port) for name, port in ports.items()}, "TICKWORK_SANDBOX_URL": sandbox_url}
     env.pop("TICKWORK_CONTRACT_MODULES")
     main = subprocess.Popen([str(BIN / "tickwork"), "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
@@ -158,8 +159,26 @@ def test_the_main_job_runs_the_workers_the_scheduler_and_the_api(worker_env):
         wait_for(lambda: answers(ports["METRICS_PORT"], "/healthz"), 60, "the orders group")
         wait_for(lambda: answers(ports["TICKWORK_SCHEDULER_METRICS_PORT"], "/metrics"), 60, "the scheduler")
         wait_for(lambda: answers(ports["TICKWORK_API_PORT"], "/readyz"), 60, "the API")
+        # and real work at once: the demo's instruments priced from the sandbox market it started
+        wait_for(lambda: answers(int(sandbox_url.rsplit(":", 1)[1]), "/_sandbox/health"), 30, "the sandbox")
+        wait_for(lambda: priced(worker_env["DATABASE_URL"]) >= 10, 60, "the demo's prices")
     finally:
         main.send_signal(2)  # Ctrl-C
         output, _ = main.communicate(timeout=60)
     assert main.returncode == 0
+    first_line = output.splitlines()[0]
+    assert first_line == (
+        f"tickwork: market data: simulated by the sandbox market at {sandbox_url} "
+        "(TICKWORK_MARKET_DATA=live for the real providers)"
+    )
     assert "scheduler" in output and "worker group orders" in output and "REST API" in output
+    assert "demo data: added" in output
+
+
+def priced(database_url: str) -> int:
+    from sqlalchemy import func
+
+    from services.storage.models import Instrument
+
+    with session_scope(database_url) as session:
+        return session.exec(select(func.count()).where(Instrument.last_price.is_not(None))).one()
