@@ -35,6 +35,7 @@ CLOCK_MINUTES_PER_DAY = 480  # 390 of a session plus 90 of overnight movement
 STOCK_LEVELS = 18  # the coarsest level spans 2**17 clock minutes (about nine months of sessions)
 COIN_LEVELS = 19
 DAILY_CACHE_SIZE = 300_000  # finished sessions' bars kept (about 50 MB); then the cache starts over
+PARTIAL_CACHE_SIZE = 50_000  # sessions in progress, for the instant they were last computed at
 NULL_MINUTE_SHARE = 0.004  # a few one-minute stock bars have no trade (Yahoo shows them as nulls)
 
 
@@ -105,6 +106,7 @@ class Market:
         self._paths: dict[str, PricePath] = {}
         self._daily: dict[tuple[str, date], tuple[float, float, float, float, float]] = {}
         self._years: dict[int, tuple[list[date], list[Session]]] = {}
+        self._partial: dict[tuple[str, date], tuple[float, tuple[float, float, float, float, float]]] = {}
         self._lock = threading.Lock()
 
     # -- the path --------------------------------------------------------------------------------
@@ -253,6 +255,9 @@ class Market:
         missing = []
         for number, session in enumerate(sessions):
             cached = self._daily.get((asset.symbol, session.day))
+            if cached is None:  # the session in progress, asked twice for one request (chart and meta)
+                partial = self._partial.get((asset.symbol, session.day))
+                cached = partial[1] if partial and partial[0] == now else None
             rows.append(cached)
             if cached is None:
                 missing.append(number)
@@ -272,8 +277,12 @@ class Market:
                     rows[number] = row
                     if elapsed[j] >= lengths[j]:
                         self._daily[(asset.symbol, sessions[number].day)] = row
+                    else:
+                        self._partial[(asset.symbol, sessions[number].day)] = (now, row)
                 if len(self._daily) > DAILY_CACHE_SIZE:
                     self._daily.clear()
+                if len(self._partial) > PARTIAL_CACHE_SIZE:
+                    self._partial.clear()
         table = np.array(rows, dtype=float).reshape(len(rows), 5)
         start = np.array([s.opens.timestamp() for s in sessions])
         end = np.array([s.closes.timestamp() for s in sessions])
