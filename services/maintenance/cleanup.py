@@ -16,11 +16,12 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Table, delete, func, select, tuple_, update
+from sqlalchemy import Date, DateTime, Float, Numeric, Table, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.ledger.states import FINAL
@@ -73,7 +74,7 @@ class CleanupReport:
 
 def default_policies(*, ledger_days: float, log_days: float, market_data_days: float = 730) -> list[Retention]:
     """The retention policies: the ledger's from TICKWORK_LEDGER_RETENTION_DAYS and
-    TICKWORK_TASK_LOG_RETENTION_DAYS; the others are fixed until their data lands."""
+    TICKWORK_TASK_LOG_RETENTION_DAYS; market data (bars, snapshots) after `market_data_days`."""
     return [
         Retention(
             "task_ledger", "tasks", "finished_at", timedelta(days=ledger_days), archive=True, final_tasks_only=True
@@ -213,7 +214,7 @@ def restore_archive(manifest_path: Path, database_url: str) -> int:
     if hashlib.sha256(data.read_bytes()).hexdigest() != manifest["sha256"]:
         raise ValueError(f"archive {data.name}: checksum mismatch")
     table = metadata.tables[manifest["table"]]
-    times = {c.name for c in table.columns if isinstance(c.type, DateTime)}
+    revive = {c.name: _reviver(c.type) for c in table.columns}
     insert = (postgresql.insert if engine_of(database_url) == "postgresql" else sqlite.insert)(table)
     statement = insert.on_conflict_do_nothing(index_elements=[c.name for c in table.primary_key.columns])
     count = 0
@@ -221,7 +222,7 @@ def restore_archive(manifest_path: Path, database_url: str) -> int:
         batch = []
         for line in lines:
             row = json.loads(line)
-            batch.append({k: datetime.fromisoformat(v) if k in times and v else v for k, v in row.items()})
+            batch.append({k: revive[k](v) if v is not None else v for k, v in row.items()})
             if len(batch) == BATCH:
                 connection.execute(statement, batch)
                 count, batch = count + len(batch), []
@@ -232,6 +233,19 @@ def restore_archive(manifest_path: Path, database_url: str) -> int:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # datetimes too
         return value.isoformat()
+    if isinstance(value, Decimal):  # as text: exact, unlike a JSON number
+        return str(value)
     raise TypeError(f"cannot archive a {type(value).__name__}")
+
+
+def _reviver(column_type: Any) -> Any:
+    """What turns an archived JSON value back into the column's Python type."""
+    if isinstance(column_type, DateTime):
+        return datetime.fromisoformat
+    if isinstance(column_type, Date):
+        return date.fromisoformat
+    if isinstance(column_type, Numeric) and not isinstance(column_type, Float):
+        return Decimal
+    return lambda value: value

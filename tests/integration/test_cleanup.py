@@ -94,6 +94,57 @@ def test_dry_run_counts_and_changes_nothing(database_url, tmp_path):
     by_kind = {k.kind: k for k in report.kinds}
     ledger = [k for k in report.kinds if k.table == "tasks" and k.kind == "task_ledger"]
     assert ledger[0].deleted == 16 and by_kind["task_logs"].cleared == 32
-    assert by_kind["intraday_bars"].note == "no such data yet"
+    assert (by_kind["intraday_bars"].deleted, by_kind["intraday_bars"].note) == (0, "")
     assert {t: task.log_tail for t, task in remaining(database_url).items()} == before
     assert not (tmp_path / "archive").exists()
+
+
+def test_market_data_policies_archive_old_bars_and_snapshots_and_keep_the_rest(database_url, tmp_path):
+    from decimal import Decimal
+
+    from sqlalchemy import func
+    from sqlalchemy import select as core_select
+
+    from services.storage.models import DailyBar, Instrument, IntradayBar, Portfolio, PortfolioSnapshot
+
+    # Given intraday bars 10 and 40 days old, daily bars 1 and 3 years old, snapshots 1 and 3 years old
+    with session_scope(database_url) as session:
+        instrument = Instrument(symbol="AAPL", asset_class="equity", providers=["yahoo"])
+        portfolio = Portfolio(name="p", account="a", created_at=NOW)
+        session.add_all([instrument, portfolio])
+        session.flush()
+        for days in (10, 40):
+            at = NOW - timedelta(days=days)
+            session.add(IntradayBar(instrument_id=instrument.id, interval="1m", ts=at, close=Decimal(1), source="t"))
+        for years in (1, 3):
+            at = NOW - timedelta(days=365 * years)
+            session.add(DailyBar(instrument_id=instrument.id, interval="1d", ts=at, close=Decimal(1), source="t"))
+            zero = Decimal(0)
+            session.add(
+                PortfolioSnapshot(
+                    portfolio_id=portfolio.id,
+                    day=at.date(),
+                    taken_at=at,
+                    cash=zero,
+                    market_value=zero,
+                    total_value=zero,
+                    cost_basis=zero,
+                    unrealized_pnl=zero,
+                )
+            )
+
+    # When the market-data kinds are cleaned up
+    kinds = ["intraday_bars", "daily_bars", "snapshots"]
+    report = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path, kinds=kinds, now=NOW)
+
+    # Then exactly the old row of each table is archived and deleted, and the archives restore them
+    assert [(k.kind, k.archived, k.deleted) for k in report.kinds] == [(kind, 1, 1) for kind in kinds]
+
+    def count(table):
+        with session_scope(database_url) as session:
+            return session.execute(core_select(func.count()).select_from(table)).scalar()
+
+    assert [count(t) for t in (IntradayBar, DailyBar, PortfolioSnapshot)] == [1, 1, 1]
+    for kind in report.kinds:
+        assert restore_archive(Path(kind.archive), database_url) == 1
+    assert [count(t) for t in (IntradayBar, DailyBar, PortfolioSnapshot)] == [2, 2, 2]
