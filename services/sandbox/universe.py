@@ -173,7 +173,7 @@ def _generated(symbol: str) -> Asset | None:
         coin_id = f"sim-coin-{number}"
         price = _log_uniform(0.01, 2000, _draw(symbol, 1))
         return Asset(
-            f"{symbol}-USD",
+            symbol,
             CRYPTO,
             f"Sim Coin {number}",
             base_price=price,
@@ -188,10 +188,10 @@ def _generated(symbol: str) -> Asset | None:
 
 
 def asset(symbol: str) -> Asset | None:
-    """The asset under our symbol (AAPL, BTC-USD, SIM0042, SIMC0042-USD), or None."""
+    """The asset under our symbol (AAPL, BTC-USD, SIM0042, SIMC0042; SIMC0042-USD too), or None."""
     if symbol in DEMO:
         return DEMO[symbol]
-    if symbol.startswith("SIMC") and symbol.endswith("-USD"):
+    if symbol.startswith("SIMC"):
         return _generated(symbol.removesuffix("-USD"))
     if symbol.startswith("SIM") and not symbol.startswith("SIMC"):
         return _generated(symbol)
@@ -227,6 +227,5 @@ def from_coingecko(coin_id: str) -> Asset | None:
 
 
 def generated_symbols(prefix: str, count: int = GENERATED_COUNT) -> list[str]:
-    """Our symbols SIM0001.. (prefix "SIM") or SIMC0001-USD.. (prefix "SIMC"), `count` of them."""
-    suffix = "-USD" if prefix == "SIMC" else ""
-    return [f"{prefix}{number:04d}{suffix}" for number in range(1, count + 1)]
+    """Our symbols SIM0001.. (prefix "SIM") or SIMC0001.. (prefix "SIMC"), `count` of them."""
+    return [f"{prefix}{number:04d}" for number in range(1, count + 1)]
