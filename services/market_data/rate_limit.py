@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, select, update
 
 from services.errors import RateLimited
-from services.market_data.provider_state import COLUMNS, TABLE, ProviderRows
+from services.market_data.provider_state import COLUMNS, TABLE, ProviderRows, quick_write
 from services.storage.db import make_engine
 
 log = logging.getLogger("tickwork.market_data")
@@ -75,7 +75,7 @@ class SharedRateLimit:
             .values(window_start=case((stale, window), else_=COLUMNS.window_start), used=used_in_window + cost)
             .returning(COLUMNS.used)
         )
-        with self.engine.begin() as connection:
+        with quick_write(self.engine) as connection:
             if connection.execute(spend).first() is not None:
                 return None
             # Refused: read why. Not atomic with the UPDATE, and need not be: it only sizes a sleep.
@@ -121,7 +121,7 @@ class SharedRateLimit:
                 used=case((stale | (COLUMNS.used < used), used), else_=COLUMNS.used),
             )
         )
-        with self.engine.begin() as connection:
+        with quick_write(self.engine) as connection:
             connection.execute(raise_count)
 
     def exhaust(self, provider: str) -> None:
