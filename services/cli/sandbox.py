@@ -6,27 +6,34 @@ import signal
 import sys
 import threading
 from types import FrameType
+from urllib.parse import urlsplit
 
 import click
 
+from services.cli.settings import Failure, settings_or_exit
+
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8100, show_default=True)
+@click.option("--host", default=None, help="Default: the host of TICKWORK_SANDBOX_URL (127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Default: the port of TICKWORK_SANDBOX_URL (8100).")
 @click.option("--latency-ms", type=float, default=0.0, show_default=True, help="Added to every provider answer.")
-def sandbox(host: str, port: int, latency_ms: float) -> None:
+def sandbox(host: str | None, port: int | None, latency_ms: float) -> None:
     """Serve Yahoo, Binance, CoinGecko and Stooq's formats from a simulated market until Ctrl-C/SIGTERM.
 
-    Workers use it while TICKWORK_MARKET_DATA=sandbox (the default) at TICKWORK_SANDBOX_URL.
+    Workers use it while TICKWORK_MARKET_DATA=sandbox (the default), at TICKWORK_SANDBOX_URL.
     """
     from services.sandbox.config import PROVIDERS, SandboxConfig
     from services.sandbox.server import Sandbox, start, stop
 
+    if host is None or port is None:  # where the workers will look for it
+        where = urlsplit(settings_or_exit().tickwork_sandbox_url)
+        host = host or where.hostname or "127.0.0.1"
+        port = port if port is not None else where.port or (443 if where.scheme == "https" else 80)
     config = SandboxConfig(latency_ms=dict.fromkeys(PROVIDERS, latency_ms))
     try:
         server = start(host, port, sandbox=Sandbox(config))
     except OSError as error:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
+        raise Failure(f"sandbox: cannot listen on {host}:{port}: {error.strerror}") from None
     prefixes = " ".join(f"/{p}" for p in PROVIDERS)
     click.echo(f"sandbox market: simulated {prefixes} at {server.url} (latency {latency_ms:g} ms); Ctrl-C stops it")
     sys.stdout.flush()

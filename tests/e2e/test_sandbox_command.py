@@ -56,7 +56,7 @@ def test_sandbox_command_says_when_the_port_is_taken(tmp_path: Path) -> None:
             text=True,
             timeout=30,
         )
-        assert second.returncode != 0 and "cannot listen" in second.stderr
+        assert second.returncode == 2 and "cannot listen" in second.stderr
     finally:
         server.stop()
 
@@ -74,3 +74,18 @@ def _answers(port: int) -> bool:
         return True
     except requests.ConnectionError:
         return False
+
+
+def test_sandbox_command_listens_where_the_workers_look_by_default(tmp_path: Path) -> None:
+    # Given TICKWORK_SANDBOX_URL names a port, and no --port
+    port = free_port()
+    env = {**os.environ, "TICKWORK_SANDBOX_URL": f"http://127.0.0.1:{port}"}
+    log = (tmp_path / "sandbox.log").open("ab")
+    process = subprocess.Popen([TICKWORK, "sandbox"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        # Then it serves there
+        wait_for(lambda: _answers(port), 30, "tickwork sandbox on the port of TICKWORK_SANDBOX_URL", interval=0.1)
+    finally:
+        process.terminate()
+        assert process.wait(timeout=20) == 0
+        log.close()

@@ -103,7 +103,8 @@ class SandboxProcess(SandboxControl):
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = log_path.open("ab")
-        command = [TICKWORK, "sandbox", "--port", str(self.port), "--latency-ms", str(latency_ms)]
+        command = [TICKWORK, "sandbox", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--latency-ms", str(latency_ms)]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env or dict(os.environ), stdout=self._log, stderr=subprocess.STDOUT
         )
