@@ -164,8 +164,8 @@ def all_symbols() -> list[str]:
     return [a.binance for a in coins if a is not None and a.binance]
 
 
-def _price_text(asset: Asset, value: float) -> str:
-    return f"{value:.8f}"
+def _price_text(value: float) -> str:
+    return f"{value:.8f}"  # Binance prints every price with 8 decimals, as a string
 
 
 # -- endpoints ------------------------------------------------------------------------------------
@@ -175,15 +175,13 @@ def ticker_price(request: Request, market: Market) -> Response:
         raise _BinanceError(400, -1128, "Combination of optional parameters invalid.")
     if symbol is not None:
         asset = _known(symbol)
-        return json_response(
-            200, {"symbol": symbol, "price": _price_text(asset, market.price(asset, request.now).value)}
-        )
+        return json_response(200, {"symbol": symbol, "price": _price_text(market.price(asset, request.now).value)})
     wanted = symbols if symbols is not None else all_symbols()
     assets = [_known(s) for s in wanted]  # one unknown symbol fails the whole batch
     return json_response(
         200,
         [
-            {"symbol": s, "price": _price_text(a, market.price(a, request.now).value)}
+            {"symbol": s, "price": _price_text(market.price(a, request.now).value)}
             for s, a in zip(wanted, assets, strict=True)
         ],
     )

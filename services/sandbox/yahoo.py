@@ -110,8 +110,9 @@ def chart_result(request: Request, asset: Asset, *, market: Market, events: str,
             f"Invalid input - interval={interval_name} is not supported. Valid intervals: {VALID_INTERVALS}",
         )
     range_name = request.arg("range")
-    start, end = _period(request, asset, range_name, market=market)
-    _check_window(interval_name, start, end, request.now, short_range=range_name in ("1d", "5d"))
+    start, end = _period(request, range_name, market=market)
+    short_range = request.arg("period1") is None and range_name in ("1d", "5d")
+    _check_window(interval_name, start, end, request.now, short_range=short_range)
     bars = market.bars(asset, interval, start, end, request.now)
     result: dict[str, Any] = {"meta": _meta(asset, bars, interval_name, range_name or "", start, market, request.now)}
     if len(bars):
@@ -124,7 +125,7 @@ def chart_result(request: Request, asset: Asset, *, market: Market, events: str,
     return result
 
 
-def _period(request: Request, asset: Asset, range_name: str | None, *, market: Market) -> tuple[float, float]:
+def _period(request: Request, range_name: str | None, *, market: Market) -> tuple[float, float]:
     period1, period2 = request.arg("period1"), request.arg("period2")
     now = request.now
     if period1 is not None or period2 is not None:
