@@ -22,7 +22,8 @@ def providers() -> Mapping[str, Provider]:
         if not _clients:
             from services.market_data.providers import build_providers
 
-            _clients.update(build_providers(settings))
+            # A short wait for a budget or a Retry-After: a refresh falls back to the next provider sooner.
+            _clients.update(build_providers(settings, max_wait_s=10.0))
         return _clients
 
 

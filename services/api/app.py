@@ -18,12 +18,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api import audit
-from services.api.routes import dead_letters, jobs, queues, tasks
+from services.api.routes import dead_letters, jobs, market, queues, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
 from services.api.tokens import TokenNotFound
 from services.client import TickworkClient
-from services.errors import MessageRejected, PublishFailed, TickworkError
+from services.errors import MessageRejected, PortfolioNotFound, PublishFailed, TickworkError
 from services.health import check_broker, check_database
 from services.ledger.tasks import TaskNotCancellable, TaskNotFound
 from services.scheduling.store import JobNotFound
@@ -36,6 +36,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (TaskNotFound, 404),
     (JobNotFound, 404),
     (TokenNotFound, 404),
+    (PortfolioNotFound, 404),
     (TaskNotCancellable, 409),
     (IdempotencyConflict, 409),
     (MessageRejected, 422),  # unknown actor, parameters that fail the actor's schema
@@ -64,7 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
-    for router in (tasks.router, jobs.router, dead_letters.router, queues.router):
+    for router in (tasks.router, jobs.router, dead_letters.router, queues.router, market.router):
         app.include_router(router)
     _health(app, settings)
     _errors(app)

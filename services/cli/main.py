@@ -13,6 +13,7 @@ import click
 
 from services.cli.api import api, tokens
 from services.cli.dlq import dlq
+from services.cli.instruments import instruments
 from services.cli.jobs import jobs, scheduler
 from services.cli.maintenance import backups, cleanup, restore_archive
 from services.cli.portfolio import seed_demo
@@ -154,6 +155,7 @@ def db_upgrade(revision: str) -> None:
 main.add_command(tasks)
 main.add_command(workers)
 main.add_command(dlq)
+main.add_command(instruments)
 main.add_command(jobs)
 main.add_command(scheduler)
 main.add_command(api)

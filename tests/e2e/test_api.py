@@ -327,3 +327,38 @@ def test_the_client_side_message_is_what_a_worker_expects(api, rabbit):
     message = decode(body)
     assert message["message_id"] == task["task_id"] and message["kwargs"] == {"tag": "wire"}
     assert properties.priority == 3
+
+
+def test_prices_and_portfolios_show_the_age_and_staleness_of_what_they_rest_on(api, database_url):
+    from decimal import Decimal
+
+    from services.portfolio.revaluation import revalue_portfolios
+    from services.portfolio.seed import seed_demo
+    from services.storage.models import Instrument
+
+    # Given the demo portfolios, with every price fresh except NVDA's, which is two days old
+    now = datetime.now(UTC)
+    with session_scope(database_url) as session:
+        seed_demo(session=session)
+        for instrument in session.exec(select(Instrument)):
+            instrument.last_price, instrument.last_price_source = Decimal(100), "yahoo"
+            instrument.last_price_at = now - timedelta(days=2) if instrument.symbol == "NVDA" else now
+    revalue_portfolios(database_url, max_age_seconds=900, now=now)
+    token = api.token("read")
+
+    # Then the instruments show NVDA as stale with its age, and a portfolio holding it flags it
+    stale = api.call("GET", "/api/v1/instruments?stale=true", token).json()
+    assert [i["symbol"] for i in stale] == ["NVDA"] and stale[0]["age_s"] > 3600
+    assert stale[0]["price"] == "100.0000000000" and stale[0]["source"] == "yahoo"
+    summaries = api.call("GET", "/api/v1/portfolios", token).json()
+    holders = []
+    for summary in summaries:
+        one = api.call("GET", f"/api/v1/portfolios/{summary['id']}", token).json()
+        flagged = [p["symbol"] for p in one["positions"] if p["price_stale"]]
+        assert one["stale_positions"] == len(flagged) and set(flagged) <= {"NVDA"}
+        holders += flagged
+    assert holders, "a demo portfolio holds NVDA"
+    # And bad requests get a 4xx with a message
+    assert api.call("GET", "/api/v1/portfolios/999999", token).status_code == 404
+    assert api.call("GET", "/api/v1/instruments?asset_class=bond", token).status_code == 422
+    assert api.call("GET", "/api/v1/instruments").status_code == 401

@@ -106,3 +106,26 @@ def test_operator_shortcuts(tickwork, database_url):
     assert bad.returncode == 2 and bad.stderr.startswith("tickwork: ") and bad.stderr.count("\n") == 1
     missing = tickwork("status", "no-such-task", ok=False)
     assert missing.returncode == 2 and "no-such-task" in missing.stderr
+
+
+def test_instruments_are_added_listed_with_their_staleness_and_reactivated(tickwork, database_url):
+    from datetime import UTC, datetime
+
+    from services.storage.db import session_scope
+    from services.storage.models import Instrument
+
+    added = tickwork(
+        "instruments", "add", "AAPL", "--class", "equity", "--providers", "yahoo,stooq", "--symbol-at", "stooq=aapl.us"
+    )
+    assert "instrument AAPL added (providers yahoo, stooq)" in added.stdout
+    refused = tickwork("instruments", "add", "X", "--class", "bond", "--providers", "yahoo", ok=False)
+    assert refused.returncode != 0 and "asset class 'bond'" in refused.stderr
+    with session_scope(database_url) as session:
+        session.add(Instrument(symbol="ZZZ", asset_class="equity", providers=["yahoo"], unknown_at=datetime.now(UTC)))
+    [aapl, zzz] = json.loads(tickwork("instruments", "list", "--stale", "--json").stdout)
+    assert (aapl["symbol"], aapl["stale"], aapl["age_s"]) == ("AAPL", True, None)
+    assert (zzz["symbol"], zzz["unknown"]) == ("ZZZ", True)
+    assert tickwork("instruments", "reactivate", "ZZZ").returncode == 0
+    [_, zzz] = json.loads(tickwork("instruments", "list", "--json").stdout)
+    assert zzz["unknown"] is False
+    assert tickwork("instruments", "reactivate", "NOPE", ok=False).returncode != 0

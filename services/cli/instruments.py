@@ -1,0 +1,86 @@
+"""`tickwork instruments ...`: prices with their age and stale flag, adding an instrument, and
+clearing an unknown mark."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import click
+
+from services.cli.output import emit
+from services.cli.settings import Failure, settings_or_exit
+from services.errors import TickworkError
+
+
+@click.group()
+def instruments() -> None:
+    """Instruments and their prices."""
+
+
+@instruments.command("list")
+@click.option("--class", "asset_class", default=None, help="Only this asset class (equity, etf, crypto, fx, index).")
+@click.option("--stale", is_flag=True, help="Only stale (or never priced) instruments.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def instruments_list(asset_class: str | None, stale: bool, as_json: bool) -> None:
+    """Each instrument's last good price, its source, its age in market time, and why a refresh failed."""
+    from services.market_data.catalog import list_prices
+    from services.storage.db import session_scope
+
+    settings = settings_or_exit()
+    with session_scope(settings.database_url) as session:
+        rows = list_prices(
+            session=session,
+            now=datetime.now(UTC),
+            max_age_s=settings.tickwork_price_max_age_seconds,
+            asset_class=asset_class,
+            stale_only=stale,
+        )
+    columns = ["symbol", "asset_class", "price", "source", "price_at", "age_s", "stale", "unknown", "error"]
+    emit([asdict(row) for row in rows], columns, as_json=as_json)
+
+
+@instruments.command("add")
+@click.argument("symbol")
+@click.option("--class", "asset_class", required=True, help="equity, etf, crypto, fx or index.")
+@click.option("--providers", required=True, help="Fallback order, e.g. yahoo,stooq or binance,coingecko.")
+@click.option(
+    "--symbol-at", "mappings", multiple=True, metavar="PROVIDER=SYMBOL", help="e.g. stooq=aapl.us. Repeatable."
+)
+@click.option("--name", default="", help="Display name (fetch_asset_info fills it when blank).")
+def instruments_add(symbol: str, asset_class: str, providers: str, mappings: tuple[str, ...], name: str) -> None:
+    """Add an instrument; the next price refresh prices it."""
+    from services.market_data.catalog import add_instrument
+    from services.storage.db import session_scope
+
+    symbols = dict(m.split("=", 1) for m in mappings if "=" in m)
+    if len(symbols) != len(mappings):
+        raise click.BadParameter("expected PROVIDER=SYMBOL", param_hint="--symbol-at")
+    try:
+        with session_scope(settings_or_exit().database_url) as session:
+            added = add_instrument(
+                session=session,
+                symbol=symbol,
+                asset_class=asset_class,
+                providers=[p.strip() for p in providers.split(",") if p.strip()],
+                provider_symbols=symbols,
+                name=name,
+            )
+            click.echo(f"instrument {added.symbol} added (providers {', '.join(added.providers)})")
+    except TickworkError as error:
+        raise Failure(str(error)) from None
+
+
+@instruments.command("reactivate")
+@click.argument("symbol")
+def instruments_reactivate(symbol: str) -> None:
+    """Clear SYMBOL's unknown mark so that refreshes ask for it again."""
+    from services.market_data.catalog import reactivate
+    from services.storage.db import session_scope
+
+    try:
+        with session_scope(settings_or_exit().database_url) as session:
+            reactivate(session=session, symbol=symbol)
+    except TickworkError as error:
+        raise Failure(str(error)) from None
+    click.echo(f"instrument {symbol} active; the next refresh asks for it")
