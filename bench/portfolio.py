@@ -1,7 +1,7 @@
 """Portfolio revaluation figures: `python -m bench.portfolio [--portfolios N] [--positions M]
 [--instruments K] [--database postgresql|sqlite] [--runs R]` (`make bench-portfolio`).
 
-Fills a throw-away database with N generated portfolios of M positions over K instruments (bulk
+Fills a throw-away database with N generated portfolios of M positions over K generated coins (bulk
 inserts; 5% of the prices stale, 1% missing), then times `revalue_portfolios` over all of them, R
 times (each run rewrites every valuation column and account summary), and `create_snapshots`
 (a revaluation plus one upserted snapshot per portfolio). Prints a markdown table for

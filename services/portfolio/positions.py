@@ -40,7 +40,6 @@ class Book:
     lots: dict[int, Lot] = field(default_factory=dict)
     cash: Decimal = ZERO
     realized_pnl: Decimal = ZERO
-    fees: Decimal = ZERO
 
 
 def replay(trades: Iterable[Trade], cash_flows: Iterable[Decimal]) -> Book:
@@ -54,7 +53,6 @@ def replay(trades: Iterable[Trade], cash_flows: Iterable[Decimal]) -> Book:
                     f"trade {trade.id} has quantity {_plain(trade.quantity)}; it must be positive"
                 )
             amount = trade.quantity * trade.price
-            book.fees += trade.fee
             lot = book.lots.get(trade.instrument_id)
             if trade.side == "buy":
                 book.cash -= amount + trade.fee
@@ -100,7 +98,8 @@ def rebuild_positions(*, session: Session, portfolio_id: int) -> RebuildResult:
     Rows whose quantity or average cost is unchanged are left alone, valuation included; a changed
     row loses its valuation (valued_at None) until the next revaluation, so an old market value is
     never shown against a new quantity."""
-    portfolio = session.get(Portfolio, portfolio_id)
+    # The portfolio row is the lock on its positions: a revaluation holds it while it values them.
+    portfolio = session.get(Portfolio, portfolio_id, with_for_update=True)
     if portfolio is None:
         raise PortfolioNotFound(f"no portfolio {portfolio_id}")
     trades = session.exec(

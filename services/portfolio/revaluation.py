@@ -117,9 +117,10 @@ def _revalue_chunk(
     max_age_seconds: float,
     report: RevaluationReport,
 ) -> None:
-    cash: dict[int, Decimal] = dict(
-        connection.execute(select(PORTFOLIOS.c.id, PORTFOLIOS.c.cash).where(PORTFOLIOS.c.id.in_(ids))).all()
-    )
+    # Locking the chunk's portfolio rows (in id order) keeps rebuild_positions from changing a
+    # quantity between the read below and the write of its valuation.
+    locked = select(PORTFOLIOS.c.id, PORTFOLIOS.c.cash).where(PORTFOLIOS.c.id.in_(ids)).order_by(PORTFOLIOS.c.id)
+    cash: dict[int, Decimal] = {pid: amount for pid, amount in connection.execute(locked.with_for_update())}
     rows = connection.execute(
         select(
             POSITIONS.c.id,

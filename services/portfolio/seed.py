@@ -57,11 +57,11 @@ DEMO_INSTRUMENTS = [
     DemoInstrument("MSFT", "Microsoft Corporation", "equity", "NASDAQ"),
     DemoInstrument("NVDA", "NVIDIA Corporation", "equity", "NASDAQ"),
     DemoInstrument("AMZN", "Amazon.com, Inc.", "equity", "NASDAQ"),
-    DemoInstrument("GOOGL", "Alphabet Inc. Class A", "equity", "NASDAQ"),
+    DemoInstrument("GOOGL", "Alphabet Inc.", "equity", "NASDAQ"),
     DemoInstrument("JPM", "JPMorgan Chase & Co.", "equity", "NYSE"),
     DemoInstrument("XOM", "Exxon Mobil Corporation", "equity", "NYSE"),
     DemoInstrument("SPY", "SPDR S&P 500 ETF Trust", "etf", "NYSEARCA"),
-    DemoInstrument("QQQ", "Invesco QQQ Trust", "etf", "NASDAQ"),
+    DemoInstrument("QQQ", "Invesco QQQ Trust, Series 1", "etf", "NASDAQ"),
     DemoInstrument("TLT", "iShares 20+ Year Treasury Bond ETF", "etf", "NASDAQ"),
     DemoInstrument("GLD", "SPDR Gold Shares", "etf", "NYSEARCA"),
     DemoInstrument("BTC-USD", "Bitcoin", "crypto", None, "BTCUSDT", "bitcoin"),
@@ -94,14 +94,14 @@ DEMO_PORTFOLIOS = [
         "Growth",
         ((180, "100000"), (60, "20000")),
         (
-            DemoTrade(178, "AAPL", "buy", "120", "212.40"),
-            DemoTrade(178, "MSFT", "buy", "60", "418.10"),
-            DemoTrade(177, "NVDA", "buy", "150", "118.75"),
-            DemoTrade(150, "GOOGL", "buy", "80", "171.20"),
-            DemoTrade(120, "NVDA", "sell", "50", "131.60"),
-            DemoTrade(90, "AMZN", "buy", "70", "186.30"),
-            DemoTrade(59, "QQQ", "buy", "30", "482.90"),
-            DemoTrade(30, "AAPL", "sell", "20", "229.10"),
+            DemoTrade(178, "AAPL", "buy", "120", "221.40"),
+            DemoTrade(178, "MSFT", "buy", "60", "408.10"),
+            DemoTrade(177, "NVDA", "buy", "150", "131.75"),
+            DemoTrade(150, "GOOGL", "buy", "80", "166.20"),
+            DemoTrade(120, "NVDA", "sell", "50", "146.60"),
+            DemoTrade(90, "AMZN", "buy", "70", "196.30"),
+            DemoTrade(59, "QQQ", "buy", "30", "502.90"),
+            DemoTrade(30, "AAPL", "sell", "20", "234.10"),
         ),
     ),
     DemoPortfolio(
@@ -109,12 +109,12 @@ DEMO_PORTFOLIOS = [
         "Balanced",
         ((170, "60000"), (40, "-5000")),
         (
-            DemoTrade(168, "SPY", "buy", "40", "545.20"),
-            DemoTrade(168, "TLT", "buy", "150", "92.80"),
-            DemoTrade(160, "GLD", "buy", "40", "215.60"),
-            DemoTrade(140, "JPM", "buy", "30", "201.40"),
-            DemoTrade(100, "XOM", "buy", "50", "112.30"),
-            DemoTrade(70, "TLT", "sell", "50", "95.10"),
+            DemoTrade(168, "SPY", "buy", "40", "575.20"),
+            DemoTrade(168, "TLT", "buy", "150", "88.80"),
+            DemoTrade(160, "GLD", "buy", "40", "238.60"),
+            DemoTrade(140, "JPM", "buy", "30", "236.40"),
+            DemoTrade(100, "XOM", "buy", "50", "113.30"),
+            DemoTrade(70, "TLT", "sell", "50", "91.10"),
         ),
     ),
     DemoPortfolio(
@@ -122,9 +122,9 @@ DEMO_PORTFOLIOS = [
         "Crypto",
         ((150, "50000"),),
         (
-            DemoTrade(149, "BTC-USD", "buy", "0.35", "61250.00", "12.50"),
-            DemoTrade(149, "ETH-USD", "buy", "4.2", "3050.00", "6.40"),
-            DemoTrade(120, "SOL-USD", "buy", "40", "142.30", "2.80"),
+            DemoTrade(149, "BTC-USD", "buy", "0.3", "91250.00", "13.70"),
+            DemoTrade(149, "ETH-USD", "buy", "4.2", "3150.00", "6.60"),
+            DemoTrade(120, "SOL-USD", "buy", "40", "221.30", "4.40"),
             DemoTrade(45, "ETH-USD", "sell", "1.2", "3420.00", "2.05"),
         ),
     ),
@@ -241,8 +241,9 @@ def create_generated_portfolios(
     unpriced_share: float = 0.01,
     seed: int = 7,
 ) -> GeneratedBook:
-    """Bulk-insert `instruments` generated instruments (SIM0001...: the sandbox's generated equities,
-    priced at `now`, a share of them with an old price and a few with none) and `portfolios`
+    """Bulk-insert `instruments` generated instruments (SIMC0001-USD...: the sandbox's generated
+    coins, which trade around the clock, so the stale share does not depend on the day the benchmark
+    runs), priced at `now` with a share of them stale and a few never priced, and `portfolios`
     portfolios of `positions_each` distinct positions each, with cash."""
     if positions_each > instruments:
         raise ValueError("each portfolio holds distinct instruments: positions_each must be <= instruments")
@@ -254,13 +255,13 @@ def create_generated_portfolios(
         at = now - timedelta(days=3) if roll < unpriced_share + stale_share else now - timedelta(seconds=30)
         instrument_rows.append(
             {
-                "symbol": f"SIM{n:04d}",
-                "name": f"Simulated {n}",
-                "asset_class": "crypto",  # priced around the clock, so "stale" does not depend on the day
+                "symbol": f"SIMC{n:04d}-USD",
+                "name": f"Sim Coin {n:04d}",
+                "asset_class": "crypto",
                 "exchange": None,
                 "currency": "USD",
-                "providers": EQUITY_PROVIDERS,
-                "provider_symbols": {"stooq": f"sim{n:04d}.us"},
+                "providers": CRYPTO_PROVIDERS,
+                "provider_symbols": {"binance": f"SIMC{n:04d}USDT", "coingecko": f"sim-coin-{n:04d}"},
                 "active": True,
                 "last_price": Decimal(rng.randint(1000, 500000)) / 100 if priced else None,
                 "last_price_at": at if priced else None,

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, localcontext
+from typing import NamedTuple
 
 from services.market_data.staleness import stale_before
-from services.portfolio.money import WIDE, ZERO, money
+from services.portfolio.money import MONEY_QUANTUM, WIDE, ZERO, money
 
 
-@dataclass(frozen=True, slots=True)
-class Holding:
+# Tuples, not dataclasses: a full revaluation builds 200,000 of each, and a tuple is built 4x faster.
+class Holding(NamedTuple):
     """A position and the last price known for its instrument (None when it never had one)."""
 
     position_id: int
@@ -30,8 +31,7 @@ class Holding:
     price_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class PositionValue:
+class PositionValue(NamedTuple):
     position_id: int
     instrument_id: int
     price: Decimal | None
@@ -61,28 +61,32 @@ def value_portfolio(
     """Market value, unrealized P&L, weight and staleness of each holding, and the account summary."""
     priced: list[tuple[Holding, Decimal, Decimal, bool]] = []  # holding, cost, market value, stale
     unpriced: list[tuple[Holding, Decimal]] = []
-    with localcontext(WIDE):
+    cutoffs: dict[str, datetime] = {}
+    with localcontext(WIDE):  # quantize() below rounds with WIDE's ROUND_HALF_EVEN
         for holding in holdings:
-            cost = money(holding.quantity * holding.average_cost)
+            cost = (holding.quantity * holding.average_cost).quantize(MONEY_QUANTUM)
             if holding.price is None or holding.price_at is None:
                 unpriced.append((holding, cost))
                 continue
-            value = money(holding.quantity * holding.price)
-            stale = holding.price_at < stale_before(holding.asset_class, now, max_age_seconds)
-            priced.append((holding, cost, value, stale))
-        market_value = sum((value for _, _, value, _ in priced), ZERO)
+            cutoff = cutoffs.get(holding.asset_class)
+            if cutoff is None:
+                cutoff = cutoffs[holding.asset_class] = stale_before(holding.asset_class, now, max_age_seconds)
+            value = (holding.quantity * holding.price).quantize(MONEY_QUANTUM)
+            priced.append((holding, cost, value, holding.price_at < cutoff))
+        market_value = sum([value for _, _, value, _ in priced], ZERO)
         total_value = money(cash) + market_value
+        positive = total_value > 0
         positions = [
             PositionValue(
-                position_id=h.position_id,
-                instrument_id=h.instrument_id,
-                price=h.price,
-                price_at=h.price_at,
-                stale=stale,
-                market_value=value,
-                unrealized_pnl=value - cost,
-                cost=cost,
-                weight=float(value / total_value) if total_value > 0 else None,
+                h.position_id,
+                h.instrument_id,
+                h.price,
+                h.price_at,
+                stale,
+                value,
+                value - cost,
+                cost,
+                float(value / total_value) if positive else None,
             )
             for h, cost, value, stale in priced
         ]
@@ -94,8 +98,8 @@ def value_portfolio(
             cash=money(cash),
             market_value=market_value,
             total_value=total_value,
-            cost_basis=sum((p.cost for p in positions), ZERO),
-            unrealized_pnl=sum((value - cost for _, cost, value, _ in priced), ZERO),
+            cost_basis=sum([p.cost for p in positions], ZERO),
+            unrealized_pnl=sum([value - cost for _, cost, value, _ in priced], ZERO),
             stale_positions=sum(1 for *_, stale in priced if stale),
             unpriced_positions=len(unpriced),
             positions=positions,

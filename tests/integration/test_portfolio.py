@@ -333,3 +333,31 @@ def table_counts(database_url: str) -> dict[str, int]:
             model.__name__: session.exec(select(func.count()).select_from(model)).one()
             for model in (Instrument, Portfolio, Trade, CashFlow, Position)
         }
+
+
+def test_a_revaluation_waits_for_a_rebuild_of_the_same_portfolio(database_url):
+    import threading
+
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: a revaluation that read before the rebuild committed fails")
+    with session_scope(database_url) as session:
+        iid = add_instrument(session, "BTC-USD", "crypto", "100", SATURDAY_NOON)
+        pid = add_portfolio(session)
+        buy(session, pid, iid, "1", "90", 1)
+    rebuild_all_positions(database_url)
+    with session_scope(database_url) as session:
+        buy(session, pid, iid, "2", "95", 2)
+    # Given a rebuild that has changed the quantity but not committed yet,
+    with session_scope(database_url) as session:
+        rebuild_positions(session=session, portfolio_id=pid)
+        revaluation = threading.Thread(
+            target=revalue_portfolios, args=(database_url,), kwargs={"max_age_seconds": LIMIT, "now": SATURDAY_NOON}
+        )
+        revaluation.start()
+        revaluation.join(timeout=1.0)
+        # When a revaluation starts, it waits for the rebuild's transaction,
+        assert revaluation.is_alive()
+    revaluation.join(timeout=30)
+    # Then it values the new quantity.
+    [held] = positions_of(database_url, pid).values()
+    assert (held.quantity, held.market_value) == (D(3), D("300.0000"))
