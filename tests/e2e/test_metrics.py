@@ -142,5 +142,14 @@ def scheduler_metric_names(database_url: str) -> set[str]:
     with session_scope(database_url) as session:
         session.get(Task, task_id).state = "completed"
     metrics.refresh(scheduler, now)
+    # As run_scheduler does: price freshness, read from the database (here one priced instrument)
+    from decimal import Decimal
+
+    from services.market_data.freshness_metrics import PriceFreshnessCollector
+    from services.storage.models import Instrument
+
+    with session_scope(database_url) as session:
+        session.add(Instrument(symbol="AAPL", asset_class="equity", last_price=Decimal(1), last_price_at=now))
+    metrics.registry.register(PriceFreshnessCollector(database_url=database_url, max_age_s=900))
     text = generate_latest(metrics.registry).decode()
     return {s.name for f in text_string_to_metric_families(text) for s in f.samples}

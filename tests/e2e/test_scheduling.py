@@ -162,6 +162,9 @@ def test_the_main_job_runs_the_workers_the_scheduler_and_the_api(worker_env):
         # and real work at once: the demo's instruments priced from the sandbox market it started
         wait_for(lambda: answers(int(sandbox_url.rsplit(":", 1)[1]), "/_sandbox/health"), 30, "the sandbox")
         wait_for(lambda: priced(worker_env["DATABASE_URL"]) >= 10, 60, "the demo's prices")
+        # The scheduler serves their freshness
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['TICKWORK_SCHEDULER_METRICS_PORT']}/metrics") as reply:
+            assert 'tickwork_instruments{asset_class="crypto"}' in reply.read().decode()
     finally:
         main.send_signal(2)  # Ctrl-C
         output, _ = main.communicate(timeout=60)
