@@ -129,7 +129,7 @@ def _revalue_chunk(
             POSITIONS.c.quantity,
             POSITIONS.c.average_cost,
         ).where(POSITIONS.c.portfolio_id.in_(ids))
-    )
+    ).all()  # one fetch: iterating the result would fetch row by row
     holdings: dict[int, list[Holding]] = defaultdict(list)
     unknown = _Price("", None, None)
     for position_id, portfolio_id, instrument_id, quantity, average_cost in rows:
@@ -154,7 +154,7 @@ def _revalue_chunk(
         report.positions += len(value.positions)
         report.stale_positions += value.stale_positions
         report.unpriced_positions += value.unpriced_positions
-    bulk_update(connection, POSITIONS, "id", POSITION_COLUMNS, position_rows)
+    bulk_update(connection, POSITIONS, "id", POSITION_COLUMNS, position_rows, within=("portfolio_id", ids))
     bulk_update(connection, PORTFOLIOS, "id", PORTFOLIO_COLUMNS, portfolio_rows)
 
 

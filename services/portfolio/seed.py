@@ -315,4 +315,8 @@ def create_generated_portfolios(
             connection.exec_driver_sql(
                 "SELECT setval(pg_get_serial_sequence('portfolios', 'id'), (SELECT max(id) FROM portfolios))"
             )
+    if engine.dialect.name == "postgresql":  # what autovacuum does after a bulk load, done now
+        with engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE instruments, portfolios, positions")
+            connection.commit()
     return GeneratedBook(ids, len(instrument_ids), len(position_rows))

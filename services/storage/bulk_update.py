@@ -31,9 +31,21 @@ MAX_PARAMETERS = 30_000
 _JOINABLE = (Numeric, Integer, Boolean, DateTime)  # Float is a Numeric
 
 
-def bulk_update(connection: Connection, table: Table, key: str, columns: Sequence[str], rows: Sequence[tuple]) -> int:
+def bulk_update(
+    connection: Connection,
+    table: Table,
+    key: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple],
+    *,
+    within: tuple[str, Sequence[int]] | None = None,
+) -> int:
     """Set `columns` of the rows of `table` whose `key` is each row's first value; each row is
-    (key, *values in `columns` order). Returns the number of rows sent."""
+    (key, *values in `columns` order). Returns the number of rows sent.
+
+    `within` = (column, ids) also requires the target rows' `column` to be one of `ids`: with an
+    indexed column it narrows the join to those rows, where PostgreSQL would otherwise hash the
+    whole table for every statement."""
     if not rows:
         return 0
     dialect = connection.dialect
@@ -42,6 +54,8 @@ def bulk_update(connection: Connection, table: Table, key: str, columns: Sequenc
     target, key_name = quote(table.name), quote(key)
     assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
     update = f"UPDATE {target} SET {assignments} FROM v WHERE {target}.{key_name} = v.{key_name}"
+    if within:  # ids inlined as integer literals: no bound parameter counts against the limit
+        update += f" AND {target}.{quote(within[0])} IN ({', '.join(str(int(i)) for i in within[1])})"
     if dialect.name == "postgresql":
         arrays: list[str] = []
         parameters: list[Any] = []
