@@ -205,8 +205,7 @@ def _add_history(
                 quantity=Decimal(trade.quantity),
                 price=Decimal(trade.price),
                 fee=Decimal(trade.fee),
-                # Trades at 15:00 UTC: inside NYSE hours, in time order within the demo's day.
-                executed_at=_day(now, trade.days_ago) + timedelta(hours=15, minutes=number),
+                executed_at=_trade_time(now, trade.days_ago, number, instruments[trade.symbol].asset_class),
                 external_id=external_id,
             )
         )
@@ -214,6 +213,15 @@ def _add_history(
         added = True
     session.flush()
     return added
+
+
+def _trade_time(now: datetime, days_ago: int, number: int, asset_class: str) -> datetime:
+    """15:00 UTC (inside NYSE hours) plus a minute per trade, to keep the demo's order; a stock
+    trade that would fall on a weekend moves back to the Friday (crypto trades every day)."""
+    day = _day(now, days_ago)
+    if asset_class != "crypto" and day.weekday() >= 5:
+        day -= timedelta(days=day.weekday() - 4)
+    return day + timedelta(hours=15, minutes=number)
 
 
 def _day(now: datetime, days_ago: int) -> datetime:

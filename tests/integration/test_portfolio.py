@@ -306,6 +306,11 @@ def test_the_demo_seed_is_idempotent(database_url):
         {"binance": "BTCUSDT", "coingecko": "bitcoin"},
     )
     assert growth.benchmark == "SPY" and growth.cash > 0
+    with session_scope(database_url) as session:
+        stock_trades = session.exec(
+            select(Trade).join(Instrument).where(Instrument.asset_class != "crypto")  # type: ignore[arg-type]
+        ).all()
+    assert stock_trades and all(as_utc(t.executed_at).weekday() < 5 for t in stock_trades)
     # Before any price refresh every position is unpriced: the summary is the cash alone.
     report = revalue_portfolios(database_url, max_age_seconds=LIMIT, now=SATURDAY_NOON)
     assert report.unpriced_positions == report.positions > 0
