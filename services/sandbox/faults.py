@@ -46,16 +46,18 @@ class Faults:
         unknown = set(spec) - {"provider", "mode", "count", "path", "delay_s", "retry_after_s"}
         if unknown:
             raise ConfigError(f"unknown fault fields: {sorted(unknown)}")
-        count = spec.get("count")
-        if count is not None and (not isinstance(count, int) or count < 1):
+        count, path = spec.get("count"), spec.get("path")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise ConfigError("count must be a positive integer or null")
+        if path is not None and not isinstance(path, str):
+            raise ConfigError("path must be a string (a part of the request's path and query) or null")
         delay = spec.get("delay_s", 30.0 if mode == "timeout" else 1.0 if mode == "slow" else 0.0)
         retry_after = spec.get("retry_after_s", 1)
-        if not isinstance(delay, int | float) or delay < 0:
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
             raise ConfigError("delay_s must be a number >= 0")
-        if not isinstance(retry_after, int) or retry_after < 0:
+        if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 0:
             raise ConfigError("retry_after_s must be an integer >= 0")
-        fault = Fault(next(self._ids), provider, mode, count, spec.get("path"), float(delay), retry_after)
+        fault = Fault(next(self._ids), provider, mode, count, path, float(delay), retry_after)
         with self._lock:
             self._rules.append(fault)
         return fault

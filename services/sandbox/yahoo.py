@@ -113,6 +113,7 @@ def chart_result(request: Request, asset: Asset, *, market: Market, events: str,
     start, end = _period(request, range_name, market=market)
     short_range = request.arg("period1") is None and range_name in ("1d", "5d")
     _check_window(interval_name, start, end, request.now, short_range=short_range)
+    end = min(end, request.now + 1)  # nothing happens after now (and a far period2 is no date at all)
     bars = market.bars(asset, interval, start, end, request.now)
     result: dict[str, Any] = {"meta": _meta(asset, bars, interval_name, range_name or "", start, market, request.now)}
     if len(bars):
@@ -130,8 +131,8 @@ def _period(request: Request, range_name: str | None, *, market: Market) -> tupl
     now = request.now
     if period1 is not None or period2 is not None:
         try:
-            start = float(period1) if period1 is not None else 0.0
-            end = float(period2) if period2 is not None else now
+            start = float(int(period1)) if period1 is not None else 0.0
+            end = float(int(period2)) if period2 is not None else now
         except ValueError:
             raise _Invalid(400, "Bad Request", "Invalid input - period1 and period2 must be integers") from None
         if start > end:
@@ -351,7 +352,8 @@ def spark(request: Request, *, market: Market) -> Response:
 # -- search --------------------------------------------------------------------------------------
 def search(request: Request) -> Response:
     query = (request.arg("q") or "").strip()
-    count = int(request.arg("quotesCount") or 6)
+    count_text = request.arg("quotesCount") or "6"
+    count = int(count_text) if count_text.lstrip("-").isdigit() else 6
     asset = from_yahoo(query) if query else None
     quotes = [_search_quote(asset)] if asset and count > 0 else []
     body = {
