@@ -23,7 +23,7 @@ from copy import deepcopy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from services.sandbox import binance, coingecko, stooq, yahoo
 from services.sandbox.config import PROVIDERS, ConfigError, SandboxConfig
@@ -217,7 +217,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return
             self._send(self.server.sandbox.control(method, rest.strip("/"), parts.query, parsed))
         elif prefix in MODULES and method == "GET":
-            self._send(self.server.sandbox.serve(prefix, f"/{rest}", parts.query))
+            self._send(self.server.sandbox.serve(prefix, f"/{unquote(rest)}", parts.query))
         elif prefix in MODULES:
             self._send(json_response(405, {"error": f"{method} is not served here"}))
         else:
