@@ -1,8 +1,8 @@
-"""Maintenance actors (queue `maintenance`): cleanup, backups and optimize. Reports join with the
-portfolio data they report on."""
+"""Maintenance actors (queue `maintenance`): cleanup, backups, optimize and performance reports."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from dramatiq.middleware import CurrentMessage
@@ -14,6 +14,8 @@ from services.maintenance.backups import create_backup, rotate_backups, verify_b
 from services.maintenance.cleanup import cleanup_old_data as cleanup
 from services.maintenance.cleanup import default_policies
 from services.maintenance.optimize import optimize_database as optimize
+from services.reports.figures import Kind
+from services.reports.generate import generate_reports as write_reports
 
 
 @contract_actor
@@ -66,3 +68,21 @@ def cleanup_old_data(kinds: list[str] | None = None, dry_run: bool = False) -> s
         reporter=reporter(),
     )
     return report.summary()
+
+
+@contract_actor
+def generate_reports(period: Kind = "daily", portfolio_id: int | None = None, as_of: date | str | None = None) -> str:
+    """Daily, weekly or monthly performance reports (HTML and CSV) per portfolio, into
+    TICKWORK_REPORTS_DIR, with their catalog rows. Failure policy: the reports class (time limit
+    1800 s; 3 retries, exponential from 60 s); an unknown portfolio is not retried. Idempotent: a report
+    is keyed by portfolio, period kind and period start, and a re-run overwrites its files and row."""
+    run = write_reports(
+        settings.database_url,
+        kind=period,
+        # Messages carry dates as ISO strings (JSON has no date type); validation has checked them.
+        as_of=date.fromisoformat(as_of) if isinstance(as_of, str) else as_of,
+        portfolio_ids=None if portfolio_id is None else [portfolio_id],
+        reports_dir=Path(settings.tickwork_reports_dir),
+        reporter=reporter(),
+    )
+    return run.summary()

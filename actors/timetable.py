@@ -146,6 +146,25 @@ TIMETABLE: list[Job] = [
         overdue_after=6 * H,
         description="daily performance reports, after the metrics",
     ),
+    Job(
+        "weekly-reports",
+        "generate_reports",
+        new_york("0 6 * * mon"),
+        kwargs={"period": "weekly"},
+        grace=6 * H,
+        overdue_after=8 * 24 * H,
+        # Monday morning: the ISO week (Monday to Sunday) before it has ended, crypto's weekend included.
+        description="weekly performance reports of the week that ended, Monday 06:00 ET",
+    ),
+    Job(
+        "monthly-reports",
+        "generate_reports",
+        new_york("0 6 1 * *"),
+        kwargs={"period": "monthly"},
+        grace=6 * H,
+        overdue_after=32 * 24 * H,
+        description="monthly performance reports of the month that ended, on the 1st at 06:00 ET",
+    ),
     # -- notifications ---------------------------------------------------------------------------
     Job(
         "alert-rules",

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api import audit
-from services.api.routes import dead_letters, jobs, market, queues, tasks
+from services.api.routes import dead_letters, jobs, market, queues, reports, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
 from services.api.tokens import TokenNotFound
@@ -65,7 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
-    for router in (tasks.router, jobs.router, dead_letters.router, queues.router, market.router):
+    for router in (tasks.router, jobs.router, dead_letters.router, queues.router, market.router, reports.router):
         app.include_router(router)
     _health(app, settings)
     _errors(app)

@@ -17,6 +17,7 @@ from services.cli.instruments import instruments
 from services.cli.jobs import jobs, scheduler
 from services.cli.maintenance import backups, cleanup, restore_archive
 from services.cli.portfolio import seed_demo
+from services.cli.reports import reports
 from services.cli.sandbox import sandbox
 from services.cli.settings import Failure, settings_or_exit
 from services.cli.shortcuts import register as register_shortcuts
@@ -163,6 +164,7 @@ main.add_command(tokens)
 main.add_command(backups)
 main.add_command(cleanup)
 main.add_command(restore_archive)
+main.add_command(reports)
 main.add_command(seed_demo)
 main.add_command(sandbox)
 register_shortcuts(main)

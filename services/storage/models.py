@@ -444,6 +444,29 @@ class PortfolioMetrics(SQLModel, table=True):
     beta: float | None = None
     alpha: float | None = None
 
+
+class Report(SQLModel, table=True):
+    """The reports catalog: one row per portfolio, period kind and period start (a re-run overwrites
+    it), naming its HTML and CSV files relative to TICKWORK_REPORTS_DIR, with the figures shown."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("portfolio_id", "kind", "period_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    portfolio_id: int = Field(foreign_key="portfolios.id")
+    kind: str = Field(max_length=8)  # daily | weekly | monthly
+    period_start: date
+    period_end: date
+    created_at: datetime = _utc()
+    html_path: str = Field(max_length=500)  # relative to the reports folder: an email attachment's name
+    csv_path: str = Field(max_length=500)
+    html_bytes: int
+    csv_bytes: int
+    html_sha256: str = Field(max_length=64)
+    csv_sha256: str = Field(max_length=64)
+    figures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
 # -- notifications ------------------------------------------------------------------------------------
 
 

@@ -54,13 +54,15 @@ def gate_allows(gate: str, at: datetime) -> bool:
 
 
 def cron_matches(fields, local: datetime) -> bool:
-    """Plain cron matching on a wall-clock time (every spec in the timetable has dom `*`)."""
-    assert len(set(fields.dom)) == 31, "the oracle only handles dom *"
+    """Plain cron matching on a wall-clock time (the timetable restricts dom or dow, never both)."""
+    weekdays = {day % 7 for day in fields.dow}
+    assert len(set(fields.dom)) == 31 or len(weekdays) == 7, "the oracle handles dom * or dow *"
     return (
         local.minute in fields.minute
         and local.hour in fields.hour
+        and local.day in fields.dom
         and local.month in fields.month
-        and local.isoweekday() % 7 in {day % 7 for day in fields.dow}
+        and local.isoweekday() % 7 in weekdays
     )
 
 
