@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from pathlib import Path
@@ -13,6 +16,7 @@ import pytest
 from services.storage.db import session_scope
 from services.storage.models import CashFlow, Instrument, Portfolio, PortfolioSnapshot, Trade
 from tests.support.ledger import wait_state
+from tests.support.workers import ROOT
 
 pytestmark = [
     pytest.mark.rabbitmq,
@@ -92,3 +96,16 @@ def test_generate_reports_runs_on_a_worker_and_the_api_serves_its_files(
     assert api.call("GET", listed["html_url"]).status_code == 401
     assert api.call("GET", "/api/v1/reports/999999/csv", token).status_code == 404
     assert api.call("GET", "/api/v1/reports?kind=yearly", token).status_code == 422
+
+    # and the CLI shows the same catalog, with the files' full paths
+    def tickwork(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(Path(sys.executable).with_name("tickwork")), "reports", *args]
+        return subprocess.run(command, cwd=ROOT, env=worker_env, capture_output=True, text=True, timeout=60)
+
+    [row] = json.loads(tickwork("list", "--kind", "daily", "--json").stdout)
+    assert (row["id"], row["csv_path"]) == (listed["id"], listed["csv_path"])
+    shown = json.loads(tickwork("show", str(listed["id"]), "--json").stdout)
+    assert Path(shown["html_file"]) == (folder / listed["html_path"]).resolve()
+    assert shown["figures"]["trades"] == 1
+    missing = tickwork("show", "999999")
+    assert missing.returncode == 2 and "no report 999999" in missing.stderr

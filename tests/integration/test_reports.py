@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
+from services.notifications.email import attachment_path
 from services.reports.generate import generate_reports
 from services.storage.db import session_scope
 from services.storage.models import (
@@ -309,6 +310,8 @@ def test_weekly_report_of_a_seeded_portfolio_has_the_right_figures(database_url,
     check_report(folder, record, want)
     assert record.figures["metrics"]["sharpe"] == 1.25 and record.figures["volume"] == "29050.0000"
     assert record.html_bytes == (folder / record.html_path).stat().st_size
+    # the catalog's path is the name an email attachment gives (read only from the reports folder)
+    assert attachment_path(record.csv_path, reports_dir=folder) == (folder / record.csv_path).resolve()
     page = (folder / record.html_path).read_text()
     assert "Sharpe ratio" in page and "1.2500" in page
 
