@@ -34,6 +34,7 @@ from services.reports.figures import (
     Period,
     PortfolioFacts,
     ReportFigures,
+    TradeRow,
     compute_figures,
     default_day,
     period_containing,
@@ -154,8 +155,8 @@ def read_figures(connection: Connection, portfolio_id: int, period: Period, *, t
     if current and today not in {p.day for p in points} and portfolio.valued_at is not None:
         points.append(DayValue(today, Decimal(portfolio.total_value), "valuation"))
     history = [
-        Trade(**{**row._mapping, "executed_at": as_utc(row.executed_at)})
-        for row in connection.execute(
+        TradeRow(t.id, t.portfolio_id, t.instrument_id, t.side, t.quantity, t.price, t.fee, as_utc(t.executed_at))
+        for t in connection.execute(
             select(TRADES)
             .where(TRADES.c.portfolio_id == portfolio_id, TRADES.c.executed_at < ends)
             .order_by(TRADES.c.executed_at, TRADES.c.id)

@@ -16,12 +16,12 @@ from services.reports.figures import (
     DayValue,
     Period,
     PortfolioFacts,
+    TradeRow,
     compute_figures,
     default_day,
     period_containing,
 )
 from services.reports.html import render_html
-from services.storage.models import Trade
 
 D = Decimal
 WEEK = Period("weekly", date(2026, 11, 16), date(2026, 11, 22))
@@ -34,17 +34,8 @@ def at(day: int, hour: int = 15) -> datetime:
     return datetime(2026, 11, day, hour, tzinfo=UTC)
 
 
-def trade(number: int, when: datetime, instrument: int, side: str, quantity: str, price: str, fee: str) -> Trade:
-    return Trade(
-        id=number,
-        portfolio_id=7,
-        instrument_id=instrument,
-        side=side,
-        quantity=D(quantity),
-        price=D(price),
-        fee=D(fee),
-        executed_at=when,
-    )
+def trade(number: int, when: datetime, instrument: int, side: str, quantity: str, price: str, fee: str) -> TradeRow:
+    return TradeRow(number, 7, instrument, side, D(quantity), D(price), D(fee), when)
 
 
 HISTORY = [
