@@ -8,11 +8,14 @@ made meanwhile by another process.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, literal_column, select, update
+from sqlalchemy import JSON, Float, Integer, bindparam, case, literal_column, select, update
 from sqlalchemy.engine import Connection
 
 from services.ledger.states import WAITING
@@ -86,7 +89,10 @@ class Batch:
             row = {**pending.fields, "message_id": message_id, "updated_at": now}
             shapes.setdefault((tuple(sorted(row)), pending.weak), []).append(row)
         for (columns, weak), rows in shapes.items():
-            connection.execute(_upsert(connection, columns, weak=weak), rows)
+            if connection.dialect.name == "postgresql":
+                _upsert_arrays(connection, columns, rows, weak=weak)
+            else:
+                connection.execute(_upsert(connection, columns, weak=weak), rows)
         self._append_logs(connection, limits)
 
     def _append_logs(self, connection: Connection, limits: LogLimits) -> None:
@@ -106,6 +112,66 @@ class Batch:
         if rows:
             statement = update(TASKS).where(TASKS.c.message_id == bindparam("mid")).values(log_tail=bindparam("tail"))
             connection.execute(statement, rows)
+
+
+def _upsert_arrays(connection: Connection, columns: tuple[str, ...], rows: list[dict[str, Any]], *, weak: bool) -> None:
+    """The same upsert as `_upsert`, for PostgreSQL as one statement over one binary array per column:
+    the driver dumps those in C, where an executemany costs tens of microseconds of Python per row."""
+    sql, kinds, defaults = _array_upsert_sql(columns, weak)
+    params = []
+    for column in columns:
+        values = [row[column] for row in rows]
+        kind = kinds.get(column)
+        # A binary array holds one element type: JSON goes as text, numbers as the column's type.
+        if kind is not None:
+            values = [None if value is None else kind(value) for value in values]
+        params.append(values)
+    # Columns the update leaves out get their model defaults on insert, as SQLAlchemy's insert does.
+    params.extend([value] * len(rows) for value in defaults.values())
+    connection.exec_driver_sql(sql, tuple(params))
+
+
+@lru_cache(maxsize=64)
+def _array_upsert_sql(
+    columns: tuple[str, ...], weak: bool
+) -> tuple[str, dict[str, Callable[[Any], Any]], dict[str, Any]]:
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()
+    kinds: dict[str, Callable[[Any], Any]] = {}
+    for name in columns:
+        column_type = TASKS.c[name].type
+        if isinstance(column_type, JSON):
+            kinds[name] = json.dumps
+        elif isinstance(column_type, Float):
+            kinds[name] = float
+        elif isinstance(column_type, Integer):
+            kinds[name] = int
+    defaults = {
+        c.name: c.default.arg
+        for c in TASKS.c
+        if c.name not in columns and c.default is not None and c.default.is_scalar
+    }
+    inserted = (*columns, *defaults)
+    arrays = ", ".join(
+        f"%b::{'TEXT' if kinds.get(c) is json.dumps else TASKS.c[c].type.compile(dialect=dialect)}[]" for c in inserted
+    )
+    selected = ", ".join(f"u.{c}::JSON" if kinds.get(c) is json.dumps else f"u.{c}" for c in inserted)
+    still_waiting = "tasks.state IN (" + ", ".join(f"'{s.value}'" for s in sorted(WAITING)) + ")"
+    changes = []
+    for c in columns:
+        if c in KEEP_ON_CONFLICT:
+            continue
+        if weak and c in ("state", "scheduled_for", "attempts"):
+            changes.append(f"{c} = CASE WHEN {still_waiting} THEN excluded.{c} ELSE tasks.{c} END")
+        else:
+            changes.append(f"{c} = excluded.{c}")
+    names = ", ".join(inserted)
+    sql = (
+        f"INSERT INTO tasks ({names}) SELECT {selected} FROM unnest({arrays}) AS u({names}) "
+        f"ON CONFLICT (message_id) DO UPDATE SET {', '.join(changes)}"
+    )
+    return sql, kinds, defaults
 
 
 def _upsert(connection: Connection, columns: tuple[str, ...], *, weak: bool) -> Any:
