@@ -1,14 +1,17 @@
 """Dramatiq's RabbitMQ broker, with Tickwork's topology, long delays and recorded dead letters.
 
-Three changes to the stock broker, each small:
+Changes to the stock broker, each small:
 - queues are declared with the arguments of `services.topology` (priorities, dead letters kept);
 - a delayed message is never held past the hold limit (see `services.delays`);
 - a rejected message is republished to the `.XQ` with its reason in `options.dead_letter` and in
-  AMQP headers, then acknowledged, instead of a bare nack that would leave the reason in a log line.
+  AMQP headers, then acknowledged, instead of a bare nack that would leave the reason in a log line;
+- middleware hooks are called only on the middleware that define them, and a delivered message
+  answers attribute reads without a Python call (see `_pin_fields`): both cost every message.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from typing import Any
@@ -17,6 +20,8 @@ import pika
 from dramatiq.brokers.rabbitmq import RabbitmqBroker, _RabbitmqConsumer
 from dramatiq.common import current_millis, q_name
 from dramatiq.errors import ActorNotFound
+from dramatiq.message import Message
+from dramatiq.middleware import Middleware, MiddlewareError
 
 from actors.encoder import REJECTED_BODY, REJECTION
 from services.delays import DUE_AT, parked_options, remaining_ms
@@ -29,8 +34,46 @@ class TickworkBroker(RabbitmqBroker):
     """The broker every Tickwork worker uses."""
 
     def __init__(self, *, url: str, delay_hold_ms: int, middleware: list[Any]) -> None:
+        self._hooks: dict[str, tuple[Any, ...]] = {}
+        self._hooked_count = 0
         super().__init__(url=url, max_priority=MAX_PRIORITY, confirm_delivery=True, middleware=middleware)
         self.delay_hold_ms = delay_hold_ms
+
+    # -- middleware signals: Dramatiq's semantics, without calling the many hooks that do nothing --
+    def add_middleware(self, middleware: Middleware, **position: Any) -> None:
+        super().add_middleware(middleware, **position)
+        self._hooks.clear()
+
+    def _hooks_for(self, name: str) -> tuple[Any, ...]:
+        """(middleware, bound hook) for each middleware that defines hook `name`, in list order."""
+        if len(self.middleware) != self._hooked_count:  # the list changed behind add_middleware's back
+            self._hooks.clear()
+            self._hooked_count = len(self.middleware)
+        hooks = self._hooks.get(name)
+        if hooks is None:
+            default = getattr(Middleware, name, None)
+            hooks = self._hooks[name] = tuple(
+                (m, getattr(m, name))
+                for m in self.middleware
+                if name in vars(m) or getattr(type(m), name, None) is not default
+            )
+        return hooks
+
+    def emit_before(self, signal: str, *args: Any, **kwargs: Any) -> None:
+        for middleware, hook in self._hooks_for("before_" + signal):
+            try:
+                hook(self, *args, **kwargs)
+            except MiddlewareError:
+                raise
+            except Exception:
+                self.logger.critical("Unexpected failure in before_%s of %r.", signal, middleware, exc_info=True)
+
+    def emit_after(self, signal: str, *args: Any, **kwargs: Any) -> None:
+        for middleware, hook in reversed(self._hooks_for("after_" + signal)):
+            try:
+                hook(self, *args, **kwargs)
+            except Exception:
+                self.logger.critical("Unexpected failure in after_%s of %r.", signal, middleware, exc_info=True)
 
     @property
     def consumer_class(self) -> type[_RabbitmqConsumer]:
@@ -105,8 +148,24 @@ def dead_letter_record(message: Any, queue_name: str) -> dict[str, Any]:
     return record
 
 
+# A Message is a frozen dataclass: its fields never change, so a proxy may hold them itself.
+_MESSAGE_FIELDS = tuple(field.name for field in dataclasses.fields(Message))
+
+
+def _pin_fields(proxy: Any) -> Any:
+    """Copy the message's fields onto its proxy. Dramatiq's MessageProxy forwards every attribute
+    read through `__getattr__`, a Python call; the middleware stack reads dozens per message."""
+    if proxy is not None:
+        message = proxy._message
+        proxy.__dict__.update({name: getattr(message, name) for name in _MESSAGE_FIELDS})
+    return proxy
+
+
 class DeadLetteringConsumer(_RabbitmqConsumer):
     """Rejects by republishing to the .XQ with the reason, then acknowledging the original."""
+
+    def __next__(self) -> Any:
+        return _pin_fields(super().__next__())
 
     def nack(self, message: Any) -> None:
         record = dead_letter_record(message, self.queue_name)
