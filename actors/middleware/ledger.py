@@ -37,12 +37,33 @@ def _at(millis: float | None) -> datetime | None:
     return datetime.fromtimestamp(millis / 1000, UTC) if millis else None
 
 
+# (actor, queue, priority) of the row per (actor name, queue name, AMQP priority) as messages carry
+# them: the same few combinations over and over. Names come from the wire, so only so many are kept.
+_ROUTING: dict[tuple[str, str, int | None], tuple[str, str, str]] = {}
+
+
+def _routing(message: Any, queue: str | None) -> tuple[str, str, str]:
+    priority = message.options.get("broker_priority")
+    key = (message.actor_name, queue or message.queue_name, priority)
+    routing = _ROUTING.get(key) if priority is None or type(priority) is int else None
+    if routing is None:
+        routing = (
+            message.actor_name[:128],
+            (queue or q_name(message.queue_name))[:64],
+            Priority.from_amqp(priority).value,
+        )
+        if len(_ROUTING) < 1000 and (priority is None or type(priority) is int):
+            _ROUTING[key] = routing
+    return routing
+
+
 def identity(message: Any, queue: str | None = None) -> dict[str, Any]:
     """The fields every update of this message's row carries."""
+    actor, queue_name, priority = _routing(message, queue)
     return {
-        "actor": message.actor_name[:128],
-        "queue": (queue or q_name(message.queue_name))[:64],
-        "priority": Priority.from_amqp(message.options.get("broker_priority")).value,
+        "actor": actor,
+        "queue": queue_name,
+        "priority": priority,
         "args": redact(message.kwargs) if isinstance(message.kwargs, dict) else {},
         "created_at": _at(message.message_timestamp) or datetime.now(UTC),
         "attempts": int(message.options.get("retries", 0)) + 1,
