@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from actors.broker import settings
 from actors.declare import contract_actor
 from actors.market_data import providers
 from actors.task_context import reporter
+from services.errors import PortfolioNotFound
 from services.market_data.asset_info import fetch_asset_info as fetch_info
 from services.market_data.history import ensure_benchmark, fetch_history
 from services.market_data.refresh import refresh_prices
@@ -24,7 +25,7 @@ from services.portfolio.positions import rebuild_all_positions
 from services.portfolio.revaluation import revalue_portfolios
 from services.portfolio.snapshots import create_snapshots
 from services.storage.db import session_scope
-from services.storage.models import Position
+from services.storage.models import Portfolio, Position
 
 
 @contract_actor
@@ -82,6 +83,7 @@ def refresh_portfolio(portfolio_id: int) -> str:
     weights and account summary. A price no provider could refresh is used with its stale flag set."""
     progress = reporter()
     with session_scope(settings.database_url) as session:
+        _existing(session, portfolio_id)
         held = session.exec(select(Position.instrument_id).where(Position.portfolio_id == portfolio_id)).all()
     prices = refresh_prices(database_url=settings.database_url, providers=providers(), instrument_ids=list(held))
     progress.progress(0.7, "revaluing")
@@ -95,6 +97,9 @@ def refresh_portfolio(portfolio_id: int) -> str:
 def update_positions(portfolio_id: int | None = None) -> str:
     """Positions and cash recomputed from the trade history, then revalued at the stored prices."""
     ids = None if portfolio_id is None else [portfolio_id]
+    if portfolio_id is not None:
+        with session_scope(settings.database_url) as session:
+            _existing(session, portfolio_id)
     progress = reporter()
     rebuilt = rebuild_all_positions(settings.database_url, portfolio_ids=ids, reporter=progress)
     valued = revalue_portfolios(
@@ -130,6 +135,12 @@ def calculate_metrics(portfolio_id: int | None = None, days: int = 365) -> str:
         reporter=reporter(),
     )
     return report.summary()
+
+
+def _existing(session: Session, portfolio_id: int) -> None:
+    """Refuse, without retries, a portfolio that does not exist (rather than value nothing)."""
+    if session.get(Portfolio, portfolio_id) is None:
+        raise PortfolioNotFound(f"no portfolio {portfolio_id}")
 
 
 def _day(value: date | str | None) -> date | None:

@@ -121,3 +121,7 @@ def test_demo_portfolios_are_valued_snapshotted_and_measured(start_workers, clie
     assert all(p.total_value == p.cash + p.market_value for p in portfolios)
     assert len(snapshots) == len(portfolios) and {s.day for s in snapshots} == {snapshots[0].day}
     assert len(metrics) == len(portfolios) and benchmark_bars > 200
+    # And a portfolio that does not exist is refused at once, not valued as nothing
+    missing = client.send("refresh_portfolio", {"portfolio_id": 999_999})
+    failed = wait_state(database_url, missing.message_id, "failed", timeout=60)
+    assert failed.attempts == 1 and failed.error_type == "PortfolioNotFound"

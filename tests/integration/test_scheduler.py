@@ -63,9 +63,7 @@ def test_the_real_loop_sends_every_daily_and_weekly_job_exactly_on_time_through_
     jobs = [
         j
         for j in TIMETABLE
-        if isinstance(j.cadence, Cron)
-        and j.cadence.fields.minute != list(range(60))
-        and j.name != "portfolio-revaluation"
+        if isinstance(j.cadence, Cron) and len(j.cadence.fields.minute) == 1 and len(j.cadence.fields.hour) < 24
     ]
     stop = threading.Event()
     clock = SimulatedClock(utc(2026, 1, 1), utc(2027, 1, 1), stop)
@@ -82,7 +80,7 @@ def test_the_real_loop_sends_every_daily_and_weekly_job_exactly_on_time_through_
     assert {send.message_id for send, _ in sender.sent} == {
         r.message_id for j in jobs for r in runs(database_url, j.name)
     }
-    assert len(sender.sent) > 5000
+    assert len(sender.sent) > 2000  # about 250 trading days x 6 jobs, 365 days x 2, 52 weeks x 3, 12 months
 
 
 @pytest.mark.slow
