@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything CI checks: set up, make sure the servers answer, lint, type-check, run the tests.
-# Extra arguments go to pytest (e.g. -m "not slow" for a quick run).
+# Extra arguments go to pytest (e.g. -m "not slow" for a quick run, -n 0 for one process).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash ops/scripts/setup.sh
@@ -8,4 +8,5 @@ bash ops/scripts/ensure-services.sh
 .venv/bin/ruff check actors services tests bench
 .venv/bin/ruff format --check actors services tests bench
 .venv/bin/mypy
-exec .venv/bin/pytest "$@"
+# Tests run in two processes (pytest-xdist); each has its own RabbitMQ vhost and databases.
+exec .venv/bin/pytest -n "${TICKWORK_TEST_PROCESSES:-2}" "$@"
