@@ -518,3 +518,13 @@ def test_an_open_circuit_is_shared_by_every_process(market, providers, database_
 
 def test_default_budgets_follow_the_settings(market, database_url):
     assert budgets(settings_for(market, database_url)) == {"yahoo": 120, "binance": 5000, "coingecko": 30, "stooq": 60}
+
+
+def test_every_provider_returns_the_same_weeks_for_a_range(providers):
+    # A Wednesday to a Thursday: the weeks starting in the range, stamped with their Monday, whoever answers
+    start, end = date(2025, 11, 5), date(2025, 11, 20)
+    weeks = {
+        name: [bar.ts.date() for bar in providers[name].history(symbol, start, end, "1wk").bars]
+        for name, symbol in (("yahoo", "AAPL"), ("stooq", "aapl.us"), ("binance", "BTCUSDT"))
+    }
+    assert weeks["stooq"] == weeks["yahoo"] == weeks["binance"] == [date(2025, 11, 10), date(2025, 11, 17)]

@@ -74,12 +74,12 @@ class StooqProvider:
             if symbol in self.quotes([symbol]).unknown:
                 raise
             return History()
-        bars = [bar for bar in bars if start <= bar.ts.date() <= end]
         if interval == "1wk":
             # Stooq dates a week by its last session; a Bar is stamped with its start, as Yahoo's and
-            # Binance's weeks are (Monday), so that providers can stand in for each other.
+            # Binance's weeks are (Monday), so that providers can stand in for each other. Restamped
+            # before the range filter, so that the same weeks are kept as theirs.
             bars = [replace(bar, ts=bar.ts - timedelta(days=bar.ts.weekday())) for bar in bars]
-        return History(bars=bars)
+        return History(bars=[bar for bar in bars if start <= bar.ts.date() <= end])
 
     def asset_info(self, symbol: str) -> Info:
         raise NotSupported("stooq has no asset info")
