@@ -69,14 +69,14 @@ def fetch_history(
     end = end or today()
     with session_scope(database_url) as session:
         instruments = find_instruments(symbols, session=session)
-    for number, symbol in enumerate(dict.fromkeys(symbols)):
-        reporter.progress(number / len(symbols), f"{symbol} {interval}")
+    wanted = list(dict.fromkeys(symbols))
+    for number, symbol in enumerate(wanted):
+        reporter.progress(number / len(wanted), f"{symbol} {interval}")
         instrument = instruments.get(symbol)
         if instrument is None or instrument.id is None:
             report.not_instruments.append(symbol)
             continue
-        with session_scope(database_url) as session:
-            _fetch_one(session, instrument, providers, interval, start, end, report)
+        _fetch_one(database_url, instrument, providers, interval, start, end, report)
     reporter.progress(1.0, report.summary()[:200])
     if report.failed:
         raise ProviderError("history", f"stored {sum(report.bars.values())} bars; " + report.summary())
@@ -84,7 +84,7 @@ def fetch_history(
 
 
 def _fetch_one(
-    session: Session,
+    database_url: str,
     instrument: Instrument,
     providers: Mapping[str, Provider],
     interval: str,
@@ -92,8 +92,11 @@ def _fetch_one(
     end: date,
     report: HistoryReport,
 ) -> None:
+    """Ask the providers in order, then write; no transaction stays open while a provider answers."""
     assert instrument.id is not None
-    period_start = start or default_start(session=session, instrument_id=instrument.id, interval=interval, end=end)
+    if start is None:
+        with session_scope(database_url) as session:
+            start = default_start(session=session, instrument_id=instrument.id, interval=interval, end=end)
     said_unknown: list[str] = []
     errors: list[str] = []
     for name in instrument.providers:
@@ -102,7 +105,7 @@ def _fetch_one(
             continue
         symbol = instrument.provider_symbols.get(name, instrument.symbol)
         try:
-            history: History = provider.history(symbol, period_start, end, interval)
+            history: History = provider.history(symbol, start, end, interval)
         except UnknownSymbol as error:
             said_unknown.append(str(error))
             continue
@@ -111,23 +114,25 @@ def _fetch_one(
         except ProviderError as error:
             errors.append(str(error))
             continue
-        report.bars[instrument.symbol] = upsert_bars(
-            session=session, instrument_id=instrument.id, interval=interval, bars=history.bars, source=name
-        )
-        report.actions += upsert_actions(
-            session=session,
-            instrument_id=instrument.id,
-            splits=history.splits,
-            dividends=history.dividends,
-            source=name,
-        )
+        with session_scope(database_url) as session:
+            report.bars[instrument.symbol] = upsert_bars(
+                session=session, instrument_id=instrument.id, interval=interval, bars=history.bars, source=name
+            )
+            report.actions += upsert_actions(
+                session=session,
+                instrument_id=instrument.id,
+                splits=history.splits,
+                dividends=history.dividends,
+                source=name,
+            )
         report.sources[instrument.symbol] = name
         return
     if errors:
         report.failed[instrument.symbol] = errors[-1]
     elif said_unknown:
         report.unknown[instrument.symbol] = "; ".join(said_unknown)
-        mark_unknown({instrument.id: report.unknown[instrument.symbol]}, session=session, at=datetime.now(UTC))
+        with session_scope(database_url) as session:
+            mark_unknown({instrument.id: report.unknown[instrument.symbol]}, session=session, at=datetime.now(UTC))
     else:
         report.unsupported[instrument.symbol] = f"no provider of {instrument.providers} serves {interval}"
 

@@ -158,3 +158,31 @@ def test_asset_info_comes_from_the_first_provider_that_offers_it(database_url):
     add(database_url, "ZZZ", ["yahoo"])
     with pytest.raises(UnknownSymbol):
         fetch_asset_info(database_url=database_url, providers={"yahoo": yahoo}, symbol="ZZZ")
+
+
+def test_no_transaction_stays_open_while_a_provider_answers(database_url):
+    from sqlalchemy import text
+
+    from services.storage.db import make_engine
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pg_stat_activity is PostgreSQL's")
+
+    # Given a provider that looks, while it answers, for sessions idle inside a transaction
+    add(database_url, "AAPL", ["yahoo"])
+    seen: list[int] = []
+
+    class Watching(FakeProvider):
+        def history(self, symbol, start, end, interval):
+            with make_engine(database_url).connect() as connection:
+                query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = :s"
+                seen.append(connection.execute(text(query), {"s": "idle in transaction"}).scalar())
+            return super().history(symbol, start, end, interval)
+
+    yahoo = Watching("yahoo", histories={"AAPL": History(bars=days(date(2026, 11, 2), 2))})
+
+    # When history is fetched without a start (the stored bars are read first)
+    fetch_history(database_url=database_url, providers={"yahoo": yahoo}, symbols=["AAPL"], end=date(2026, 11, 3))
+
+    # Then none was
+    assert seen == [0]
