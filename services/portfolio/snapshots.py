@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from services.errors import NonRetryableError
 from services.portfolio.money import money
 from services.portfolio.revaluation import PORTFOLIOS, POSITIONS, revalue_portfolios
 from services.reporting import NullReporter, ProgressReporter
@@ -40,6 +41,10 @@ class SnapshotReport:
 
     def summary(self) -> str:
         return f"{self.snapshots} snapshots for {self.day.isoformat()}"
+
+
+class SnapshotDayInvalid(NonRetryableError):
+    """Raised when a snapshot is asked for a day other than today's market day."""
 
 
 def market_day(now: datetime) -> date:
@@ -63,9 +68,13 @@ def create_snapshots(
     now: datetime | None = None,
     reporter: ProgressReporter | None = None,
 ) -> SnapshotReport:
-    """Revalue, then upsert one snapshot per portfolio (every one when `portfolio_ids` is None)."""
+    """Revalue, then upsert one snapshot per portfolio (every one when `portfolio_ids` is None).
+    Only today's (New York) day can be snapshotted: the values are today's, and writing them under a
+    past day would overwrite that day's real figures."""
     now, reporter = now or datetime.now(UTC), reporter or NullReporter()
-    day = as_of or market_day(now)
+    day = market_day(now)
+    if as_of is not None and as_of != day:
+        raise SnapshotDayInvalid(f"as_of {as_of} is not today ({day}): past values cannot be rebuilt from today's")
     revalue_portfolios(
         database_url, max_age_seconds=max_age_seconds, portfolio_ids=portfolio_ids, now=now, reporter=reporter
     )

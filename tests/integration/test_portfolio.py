@@ -366,3 +366,12 @@ def test_a_revaluation_waits_for_a_rebuild_of_the_same_portfolio(database_url):
     # Then it values the new quantity.
     [held] = positions_of(database_url, pid).values()
     assert (held.quantity, held.market_value) == (D(3), D("300.0000"))
+
+
+def test_a_snapshot_for_a_past_day_is_refused_rather_than_overwriting_it(database_url):
+    from services.portfolio.snapshots import SnapshotDayInvalid
+
+    with pytest.raises(SnapshotDayInvalid, match="not today"):
+        create_snapshots(database_url, max_age_seconds=LIMIT, as_of=date(2020, 1, 2), now=SATURDAY_NOON)
+    # today's day, given explicitly, is fine
+    create_snapshots(database_url, max_age_seconds=LIMIT, as_of=SATURDAY_NOON.date(), now=SATURDAY_NOON)
