@@ -1,5 +1,5 @@
 """fetch_asset_info: what the instrument's providers say about it (name, type, sector...), stored
-whole in `asset_info`, and the instrument's own blank name, exchange and currency filled from it."""
+whole in `asset_info`, and the instrument's own blank name and exchange filled from it."""
 
 from __future__ import annotations
 
@@ -53,13 +53,19 @@ def fetch_asset_info(*, database_url: str, providers: Mapping[str, Provider], sy
 def _store(database_url: str, instrument_id: int, source: str, info: Info) -> AssetInfo:
     with session_scope(database_url) as session:
         row = session.get(AssetInfo, instrument_id) or AssetInfo(instrument_id=instrument_id, source=source)
-        row.name, row.asset_type, row.exchange = info.name, info.asset_type, info.exchange
-        row.sector, row.industry, row.currency = info.sector, info.industry, info.currency
+        # Clipped to the columns: a provider's long exchange or sector name must not fail the write.
+        row.name, row.asset_type = _clip(info.name, 200) or "", _clip(info.asset_type, 32)
+        row.exchange, row.sector = _clip(info.exchange, 64), _clip(info.sector, 100)
+        row.industry, row.currency = _clip(info.industry, 100), _clip(info.currency, 8)
         row.source, row.fetched_at, row.details = source, datetime.now(UTC), dict(info.details)
         session.add(row)
         instrument = session.get(Instrument, instrument_id)
         if instrument is not None:
             # Only blanks are filled: what an operator set on the instrument wins over a provider.
-            instrument.name = instrument.name or info.name
-            instrument.exchange = instrument.exchange or info.exchange
+            instrument.name = instrument.name or row.name
+            instrument.exchange = instrument.exchange or _clip(info.exchange, 32)
         return row
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    return value[:length] if value else value

@@ -153,6 +153,14 @@ def test_asset_info_comes_from_the_first_provider_that_offers_it(database_url):
         row = session.get(AssetInfo, instrument_id)
         assert row is not None and (row.name, row.sector, row.source) == ("Apple Inc.", "Technology", "yahoo")
         assert session.get(Instrument, instrument_id).name == "Apple Inc."
+    # A provider's overlong names are clipped to the columns, on PostgreSQL too
+    long = Info(name="N" * 300, exchange="Nasdaq Global Select Market (NGS) - Tier 1", sector="S" * 150)
+    fetch_asset_info(
+        database_url=database_url, providers={"yahoo": FakeProvider("yahoo", infos={"AAPL": long})}, symbol="AAPL"
+    )
+    with session_scope(database_url) as session:
+        row = session.get(AssetInfo, instrument_id)
+        assert (len(row.name), row.exchange, len(row.sector)) == (200, long.exchange, 100)
     with pytest.raises(NotAnInstrument):
         fetch_asset_info(database_url=database_url, providers={"yahoo": yahoo}, symbol="NOPE")
     add(database_url, "ZZZ", ["yahoo"])
