@@ -3,13 +3,14 @@ price used, its time and its stale flag."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
 from services.errors import PortfolioNotFound
+from services.market_data.staleness import is_stale
 from services.storage.db import as_utc
 from services.storage.models import Instrument, Portfolio, Position
 
@@ -39,7 +40,7 @@ class PortfolioView:
     total_value: Decimal
     cost_basis: Decimal
     unrealized_pnl: Decimal
-    stale_positions: int
+    stale_positions: int  # as of valued_at in a list; as of now for one portfolio
     unpriced_positions: int
     valued_at: datetime | None
     positions: list[PositionView]
@@ -53,13 +54,14 @@ def list_portfolios(*, session: Session, account: str | None = None) -> list[Por
     return [_view(portfolio, []) for portfolio in session.exec(query)]
 
 
-def get_portfolio(*, session: Session, portfolio_id: int) -> PortfolioView:
-    """One portfolio's summary and positions; raises PortfolioNotFound."""
+def get_portfolio(*, session: Session, portfolio_id: int, now: datetime, max_age_s: float) -> PortfolioView:
+    """One portfolio's summary and positions; raises PortfolioNotFound. A price is flagged stale by
+    its age now, not only as of the last valuation: if revaluations stop, prices still age."""
     portfolio = session.get(Portfolio, portfolio_id)
     if portfolio is None:
         raise PortfolioNotFound(f"no portfolio {portfolio_id}")
     rows = session.exec(
-        select(Position, Instrument.symbol)
+        select(Position, Instrument.symbol, Instrument.asset_class)
         .join(Instrument, col(Instrument.id) == col(Position.instrument_id))
         .where(Position.portfolio_id == portfolio_id)
         .order_by(col(Instrument.symbol))
@@ -71,14 +73,16 @@ def get_portfolio(*, session: Session, portfolio_id: int) -> PortfolioView:
             average_cost=position.average_cost,
             price=position.price,
             price_at=as_utc(position.price_at) if position.price_at else None,
-            price_stale=position.price_stale,
+            price_stale=position.price_stale
+            or (position.price_at is not None and is_stale(asset_class, as_utc(position.price_at), now, max_age_s)),
             market_value=position.market_value,
             unrealized_pnl=position.unrealized_pnl,
             weight=position.weight,
         )
-        for position, symbol in rows
+        for position, symbol, asset_class in rows
     ]
-    return _view(portfolio, positions)
+    view = _view(portfolio, positions)
+    return replace(view, stale_positions=sum(p.price_stale for p in positions))
 
 
 def _view(portfolio: Portfolio, positions: list[PositionView]) -> PortfolioView:

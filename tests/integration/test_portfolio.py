@@ -375,3 +375,31 @@ def test_a_snapshot_for_a_past_day_is_refused_rather_than_overwriting_it(databas
         create_snapshots(database_url, max_age_seconds=LIMIT, as_of=date(2020, 1, 2), now=SATURDAY_NOON)
     # today's day, given explicitly, is fine
     create_snapshots(database_url, max_age_seconds=LIMIT, as_of=SATURDAY_NOON.date(), now=SATURDAY_NOON)
+
+
+def test_a_portfolio_read_later_flags_prices_that_have_aged_since_its_valuation(database_url):
+    from services.portfolio.views import get_portfolio
+
+    # Given a crypto position valued at a fresh price
+    with session_scope(database_url) as session:
+        iid = add_instrument(session, "BTC-USD", "crypto", "43000", SATURDAY_NOON)
+        pid = add_portfolio(session)
+        buy(session, pid, iid, "1", "40000", minutes=60)
+    rebuild_positions_for(database_url, pid)
+    revalue_portfolios(database_url, max_age_seconds=LIMIT, now=SATURDAY_NOON)
+
+    # When it is read at once, and again an hour later with no revaluation in between
+    with session_scope(database_url) as session:
+        fresh = get_portfolio(session=session, portfolio_id=pid, now=SATURDAY_NOON, max_age_s=LIMIT)
+        later = get_portfolio(
+            session=session, portfolio_id=pid, now=SATURDAY_NOON + timedelta(hours=1), max_age_s=LIMIT
+        )
+
+    # Then the price is fresh at first and stale later, though the stored valuation still says fresh
+    assert [p.price_stale for p in fresh.positions] == [False] and fresh.stale_positions == 0
+    assert [p.price_stale for p in later.positions] == [True] and later.stale_positions == 1
+
+
+def rebuild_positions_for(database_url: str, pid: int) -> None:
+    with session_scope(database_url) as session:
+        rebuild_positions(session=session, portfolio_id=pid)

@@ -43,6 +43,10 @@ def portfolios(db: Db, _: Reader, account: str | None = Query(None, max_length=1
 
 
 @router.get("/portfolios/{portfolio_id}", response_model=PortfolioOut)
-def portfolio(portfolio_id: int, db: Db, _: Reader) -> PortfolioOut:
-    """One portfolio: account summary and positions, each with its price, price time and stale flag."""
-    return PortfolioOut(**asdict(get_portfolio(session=db, portfolio_id=portfolio_id)))
+def portfolio(portfolio_id: int, db: Db, config: Config, _: Reader) -> PortfolioOut:
+    """One portfolio: account summary and positions, each with its price, price time and stale flag
+    (stale by its age now, even if no revaluation has run since)."""
+    view = get_portfolio(
+        session=db, portfolio_id=portfolio_id, now=datetime.now(UTC), max_age_s=config.tickwork_price_max_age_seconds
+    )
+    return PortfolioOut(**asdict(view))
