@@ -10,6 +10,7 @@ import click
 
 from services.cli.output import emit
 from services.cli.settings import Failure, settings_or_exit
+from services.contract.refresh import ASSET_CLASSES
 from services.errors import TickworkError
 
 
@@ -19,7 +20,7 @@ def instruments() -> None:
 
 
 @instruments.command("list")
-@click.option("--class", "asset_class", default=None, help="Only this asset class (equity, etf, crypto, fx, index).")
+@click.option("--class", "asset_class", type=click.Choice(ASSET_CLASSES), default=None, help="Only this asset class.")
 @click.option("--stale", is_flag=True, help="Only stale (or never priced) instruments.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def instruments_list(asset_class: str | None, stale: bool, as_json: bool) -> None:
@@ -42,7 +43,7 @@ def instruments_list(asset_class: str | None, stale: bool, as_json: bool) -> Non
 
 @instruments.command("add")
 @click.argument("symbol")
-@click.option("--class", "asset_class", required=True, help="equity, etf, crypto, fx or index.")
+@click.option("--class", "asset_class", type=click.Choice(ASSET_CLASSES), required=True)
 @click.option("--providers", required=True, help="Fallback order, e.g. yahoo,stooq or binance,coingecko.")
 @click.option(
     "--symbol-at", "mappings", multiple=True, metavar="PROVIDER=SYMBOL", help="e.g. stooq=aapl.us. Repeatable."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
@@ -12,10 +12,12 @@ from services.contract.spec import ActorSpec, Payload
 from services.task_classes import REFRESH
 
 Interval = Literal["1m", "5m", "15m", "1h", "1d", "1wk"]
+AssetClass = Literal["equity", "etf", "crypto", "fx", "index"]
+ASSET_CLASSES: tuple[str, ...] = get_args(AssetClass)
 
 
 class RefreshAllPrices(Payload):
-    asset_classes: list[Literal["equity", "etf", "crypto", "fx", "index"]] | None = None
+    asset_classes: list[AssetClass] | None = None
 
 
 class FetchMarketData(Payload):

@@ -9,12 +9,12 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
+from services.contract.refresh import ASSET_CLASSES
 from services.errors import NonRetryableError
 from services.market_data.staleness import market_age
 from services.storage.db import as_utc
 from services.storage.models import Instrument
 
-ASSET_CLASSES = ("equity", "etf", "crypto", "fx", "index")
 PROVIDERS = ("yahoo", "binance", "coingecko", "stooq")
 
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Literal
 
 from fastapi import APIRouter, Query
 
 from services.api.deps import Config, Db, Reader
 from services.api.schemas import InstrumentPrice, PortfolioOut
+from services.contract.refresh import AssetClass
 from services.market_data.catalog import list_prices
 from services.portfolio.views import get_portfolio, list_portfolios
 
 router = APIRouter(prefix="/api/v1", tags=["market data"])
-AssetClass = Literal["equity", "etf", "crypto", "fx", "index"]
 
 
 @router.get("/instruments", response_model=list[InstrumentPrice])
