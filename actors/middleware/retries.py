@@ -13,10 +13,12 @@ from typing import Any
 from dramatiq.errors import Retry
 from dramatiq.middleware import Middleware
 
-from services.errors import NonRetryableError, TaskCancelled
+from services.errors import NonRetryableError, RateLimited, TaskCancelled
 from services.retry_policy import RetryPolicy
 
 log = logging.getLogger("tickwork.retries")
+# The longest a provider's Retry-After can push a retry back (Stooq's daily limit lasts until midnight).
+MAX_RETRY_AFTER_S = 24 * 3600.0
 
 
 class RetryPolicyMiddleware(Middleware):
@@ -63,6 +65,9 @@ class RetryPolicyMiddleware(Middleware):
             delay_ms = int(exception.delay)
         else:
             delay_ms = int(policy.delay_s(retries) * 1000)
+        if isinstance(exception, RateLimited):
+            # A provider said when to come back: retrying sooner would only be refused (or get the IP banned).
+            delay_ms = max(delay_ms, int(min(exception.retry_after_s, MAX_RETRY_AFTER_S) * 1000))
         log.info(
             "retry_scheduled task_id=%s actor=%s retry=%d delay_ms=%d",
             message.message_id,

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
-from services.errors import NotSupported, ProviderError, UnknownSymbol
+from services.errors import NotSupported, ProviderError, RateLimited, UnknownSymbol
 from services.market_data.bars import default_start, upsert_actions, upsert_bars
 from services.market_data.instruments import find_instruments, mark_unknown
 from services.market_data.providers.base import History, Provider
@@ -33,6 +33,7 @@ class HistoryReport:
     unknown: dict[str, str] = field(default_factory=dict)
     unsupported: dict[str, str] = field(default_factory=dict)  # no provider serves the interval
     failed: dict[str, str] = field(default_factory=dict)  # transient: a retry may succeed
+    retry_after_s: float = 0.0  # the longest wait a rate-limited provider asked for
 
     def summary(self) -> str:
         written = sum(self.bars.values())
@@ -79,7 +80,10 @@ def fetch_history(
         _fetch_one(database_url, instrument, providers, interval, start, end, report)
     reporter.progress(1.0, report.summary()[:200])
     if report.failed:
-        raise ProviderError("history", f"stored {sum(report.bars.values())} bars; " + report.summary())
+        detail = f"stored {sum(report.bars.values())} bars; " + report.summary()
+        if report.retry_after_s:  # so that the retry waits as long as the provider asked
+            raise RateLimited("history", detail, retry_after_s=report.retry_after_s)
+        raise ProviderError("history", detail)
     return report
 
 
@@ -113,6 +117,8 @@ def _fetch_one(
             continue
         except ProviderError as error:
             errors.append(str(error))
+            if isinstance(error, RateLimited):
+                report.retry_after_s = max(report.retry_after_s, error.retry_after_s)
             continue
         with session_scope(database_url) as session:
             report.bars[instrument.symbol] = upsert_bars(

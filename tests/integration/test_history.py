@@ -194,3 +194,16 @@ def test_no_transaction_stays_open_while_a_provider_answers(database_url):
 
     # Then none was
     assert seen == [0]
+
+
+def test_a_rate_limited_provider_makes_the_fetch_wait_as_long_as_it_asked(database_url):
+    from services.errors import RateLimited
+
+    class Limited(FakeProvider):
+        def history(self, symbol, start, end, interval):
+            raise RateLimited(self.name, "Exceeded the daily hits limit", retry_after_s=3600)
+
+    add(database_url, "AAPL", ["stooq"])
+    with pytest.raises(RateLimited) as raised:
+        fetch_history(database_url=database_url, providers={"stooq": Limited("stooq")}, symbols=["AAPL"])
+    assert raised.value.retry_after_s == 3600 and "daily hits limit" in str(raised.value)

@@ -108,3 +108,24 @@ def test_message_older_than_its_age_limit_is_skipped_not_dead_lettered(broker, w
     broker.join("refresh", fail_fast=False)
     worker.join()
     assert calls == [] and broker.dead_letters == []
+
+
+def test_a_rate_limited_task_is_retried_no_sooner_than_the_provider_asked(broker, worker):
+    from services.errors import RateLimited
+
+    # Given a task whose provider asks to come back in 0.5 s (the policy's delay is 0.01 s)
+    started: list[float] = []
+
+    def limited_once(attempt):
+        started.append(time.monotonic())
+        if attempt == 1:
+            raise RateLimited("binance", "HTTP 429", retry_after_s=0.5)
+
+    actor, calls = declare(broker, limited_once)
+    actor.send(n=1)
+    broker.join("refresh", fail_fast=False)
+    worker.join()
+
+    # Then the retry waited for the Retry-After, and succeeded
+    assert calls == [1, 1] and not broker.dead_letters
+    assert started[1] - started[0] >= 0.5
