@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -183,51 +182,3 @@ class Problem(BaseModel):
 
     error: str
     detail: Any = None
-
-
-class InstrumentPrice(BaseModel):
-    """An instrument's last good price, its age in market time, and whether it is stale."""
-
-    symbol: str
-    name: str
-    asset_class: str
-    price: Decimal | None
-    price_at: datetime | None
-    source: str | None
-    age_s: float | None = Field(description="Age of the price in market time: a closed market does not age it")
-    stale: bool = Field(description="Older than TICKWORK_PRICE_MAX_AGE_SECONDS, or never priced")
-    checked_at: datetime | None = Field(description="The last refresh attempt")
-    error: str | None = Field(description="Why the last refresh failed; the price is then the last good one")
-    unknown: bool = Field(description="Every provider said it does not know the symbol")
-    active: bool
-
-
-class PositionOut(BaseModel):
-    symbol: str
-    quantity: Decimal
-    average_cost: Decimal
-    price: Decimal | None
-    price_at: datetime | None
-    price_stale: bool
-    market_value: Decimal | None
-    unrealized_pnl: Decimal | None
-    weight: float | None
-
-
-class PortfolioOut(BaseModel):
-    """A portfolio's account summary as of its last valuation (`valued_at`), with its positions."""
-
-    id: int
-    name: str
-    account: str
-    base_currency: str
-    benchmark: str
-    cash: Decimal
-    market_value: Decimal
-    total_value: Decimal
-    cost_basis: Decimal
-    unrealized_pnl: Decimal
-    stale_positions: int
-    unpriced_positions: int
-    valued_at: datetime | None
-    positions: list[PositionOut]
