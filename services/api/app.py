@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api import audit
-from services.api.routes import dead_letters, jobs, market, queues, reports, tasks
+from services.api.routes import dead_letters, jobs, market, notifications, queues, reports, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
 from services.api.tokens import TokenNotFound
@@ -26,6 +26,7 @@ from services.client import TickworkClient
 from services.errors import MessageRejected, PortfolioNotFound, PublishFailed, TickworkError
 from services.health import check_broker, check_database
 from services.ledger.tasks import TaskNotCancellable, TaskNotFound
+from services.notifications.admin import PreferenceInvalid, RecipientNotFound, RuleNotFound
 from services.scheduling.store import JobNotFound
 from services.settings import Settings
 from services.storage.db import session_scope
@@ -37,10 +38,13 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (JobNotFound, 404),
     (TokenNotFound, 404),
     (PortfolioNotFound, 404),
+    (RecipientNotFound, 404),
+    (RuleNotFound, 404),
     (TaskNotCancellable, 409),
     (IdempotencyConflict, 409),
     (MessageRejected, 422),  # unknown actor, parameters that fail the actor's schema
     (ScheduleTooFar, 422),
+    (PreferenceInvalid, 422),  # a recipient or alert rule that does not check out
     (PublishFailed, 503),
     (pika.exceptions.AMQPError, 503),
     (DataError, 422),  # a value the database cannot store, e.g. a NUL character in a path
@@ -65,7 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
-    for router in (tasks.router, jobs.router, dead_letters.router, queues.router, market.router, reports.router):
+    routers = (tasks, jobs, dead_letters, queues, market, reports, notifications)
+    for router in (module.router for module in routers):
         app.include_router(router)
     _health(app, settings)
     _errors(app)

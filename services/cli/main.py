@@ -16,6 +16,7 @@ from services.cli.dlq import dlq
 from services.cli.instruments import instruments
 from services.cli.jobs import jobs, scheduler
 from services.cli.maintenance import backups, cleanup, restore_archive
+from services.cli.notifications import notify
 from services.cli.portfolio import seed_demo
 from services.cli.reports import reports
 from services.cli.sandbox import sandbox
@@ -167,6 +168,7 @@ main.add_command(restore_archive)
 main.add_command(reports)
 main.add_command(seed_demo)
 main.add_command(sandbox)
+main.add_command(notify)
 register_shortcuts(main)
 
 
