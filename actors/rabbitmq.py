@@ -11,7 +11,9 @@ Changes to the stock broker, each small:
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import threading
 import time
 import traceback
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import pika
 from dramatiq.brokers.rabbitmq import RabbitmqBroker, _RabbitmqConsumer
 from dramatiq.common import current_millis, q_name
-from dramatiq.errors import ActorNotFound
+from dramatiq.errors import ActorNotFound, ConnectionClosed
 from dramatiq.message import Message
 from dramatiq.middleware import Middleware, MiddlewareError
 
@@ -162,10 +164,47 @@ def _pin_fields(proxy: Any) -> Any:
 
 
 class DeadLetteringConsumer(_RabbitmqConsumer):
-    """Rejects by republishing to the .XQ with the reason, then acknowledging the original."""
+    """Rejects by republishing to the .XQ with the reason, then acknowledging the original; sends
+    acknowledgements in batches."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Finished deliveries not yet acknowledged on the wire, and whether a send is scheduled.
+        self._acks_lock = threading.Lock()
+        self._finished: list[int] = []
+        self._ack_scheduled = False
 
     def __next__(self) -> Any:
         return _pin_fields(super().__next__())
+
+    def ack(self, message: Any) -> None:
+        """Acknowledge after processing, as Dramatiq does, but batched: Dramatiq wakes the connection's
+        thread once per message to send one ack frame each; here one wake-up sends every ack that is due,
+        with one `multiple` ack for the finished deliveries older than any unfinished one."""
+        try:
+            with self._acks_lock:
+                self.known_tags.remove(message._tag)
+                self._finished.append(message._tag)
+                schedule, self._ack_scheduled = not self._ack_scheduled, True
+            if schedule:
+                self.connection.add_callback_threadsafe(self._send_acks)
+        except (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError) as e:
+            raise ConnectionClosed(e) from None
+        except KeyError:
+            self.logger.warning("Failed to ack message: not in known tags.")
+
+    def _send_acks(self) -> None:
+        # Runs on the connection's thread. Deliveries not yet handed out have higher tags than every
+        # finished one, and unfinished ones are still in known_tags: a `multiple` ack up to a tag below
+        # the oldest unfinished delivery acknowledges only finished work.
+        with self._acks_lock:
+            tags, self._finished, self._ack_scheduled = sorted(self._finished), [], False
+            oldest_unfinished = min(self.known_tags, default=None)
+        below = len(tags) if oldest_unfinished is None else bisect.bisect_left(tags, oldest_unfinished)
+        if below:
+            self.channel.basic_ack(tags[below - 1], multiple=True)
+        for tag in tags[below:]:
+            self.channel.basic_ack(tag)
 
     def nack(self, message: Any) -> None:
         record = dead_letter_record(message, self.queue_name)

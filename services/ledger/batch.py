@@ -61,7 +61,9 @@ class Batch:
         return len(self.tasks)
 
     def add(self, message_id: str, fields: dict[str, Any], *, weak: bool = False) -> None:
-        pending = self.tasks.setdefault(message_id, Pending())
+        pending = self.tasks.get(message_id)
+        if pending is None:  # (not setdefault: it would build a Pending for every update)
+            pending = self.tasks[message_id] = Pending()
         if weak and not pending.weak and "state" in fields:
             # A strong state already seen in this batch wins over a later "still waiting".
             fields = {k: v for k, v in fields.items() if k != "state"}

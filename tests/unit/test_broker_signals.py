@@ -3,6 +3,8 @@ late additions, SkipMessage raised through, other errors logged."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from dramatiq.broker import MessageProxy
 from dramatiq.message import Message
@@ -70,3 +72,52 @@ def test_a_pinned_proxy_reads_the_same_fields_as_the_message():
     proxy.options["traceback"] = "t"  # the same dict: middleware changes stay visible on the message
     assert message.options["traceback"] == "t"
     assert proxy.copy(queue_name="refresh.XQ").queue_name == "refresh.XQ"
+
+
+class FakeChannel:
+    def __init__(self) -> None:
+        self.acks: list[tuple[int, bool]] = []
+
+    def basic_ack(self, tag: int, multiple: bool = False) -> None:
+        self.acks.append((tag, multiple))
+
+
+class FakeConnection:
+    def __init__(self) -> None:
+        self.callbacks: list = []
+
+    def add_callback_threadsafe(self, callback) -> None:
+        self.callbacks.append(callback)
+
+
+def consumer_with_deliveries(*tags: int):
+    from actors.rabbitmq import DeadLetteringConsumer
+
+    consumer = DeadLetteringConsumer.__new__(DeadLetteringConsumer)  # no AMQP connection
+    consumer.channel, consumer.connection, consumer.known_tags = FakeChannel(), FakeConnection(), set(tags)
+    consumer._acks_lock, consumer._finished, consumer._ack_scheduled = threading.Lock(), [], False
+    return consumer
+
+
+def delivered(tag: int) -> MessageProxy:
+    proxy = MessageProxy(Message(queue_name="refresh", actor_name="a", args=(), kwargs={}, options={}))
+    proxy._tag = tag
+    return proxy
+
+
+def test_acks_are_batched_and_never_cover_an_unfinished_delivery():
+    # Given five deliveries, of which 2, 1 and 4 finish
+    consumer = consumer_with_deliveries(1, 2, 3, 4, 5)
+    for tag in (2, 1, 4):
+        consumer.ack(delivered(tag))
+    # Then one wake-up of the connection's thread is asked for, not three
+    assert len(consumer.connection.callbacks) == 1
+    # When it runs: 1 and 2 in one multiple ack (3 still runs), 4 on its own
+    consumer.connection.callbacks.pop()()
+    assert consumer.channel.acks == [(2, True), (4, False)]
+    # And once 3 and 5 finish, one multiple ack covers the rest
+    consumer.ack(delivered(5))
+    consumer.ack(delivered(3))
+    consumer.connection.callbacks.pop()()
+    assert consumer.channel.acks[2:] == [(5, True)]
+    assert consumer.known_tags == set()
