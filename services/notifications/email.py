@@ -51,7 +51,8 @@ class SmtpMailer:
 
     def send(self, message: EmailMessage) -> str:
         """Send `message`; returns the server's answer to DATA. Raises DeliveryRefused on a
-        permanent (5xx) refusal, DeliveryFailed on anything worth another try."""
+        permanent (5xx) refusal or a certificate that does not verify, DeliveryFailed on anything
+        worth another try."""
         config = self.config
         try:
             with self._connect() as smtp:
@@ -67,6 +68,13 @@ class SmtpMailer:
                 code, answer = smtp.data(message.as_bytes(policy=SMTP_POLICY))
                 _check(code, answer, "DATA")
                 return f"{code} {answer.decode(errors='replace')}"[:500]
+        except ssl.SSLCertVerificationError as error:
+            # Not a passing fault: the same certificate is presented on every try until someone acts.
+            raise DeliveryRefused(
+                f"SMTP {config.host}:{config.port}: the server's TLS certificate is not trusted "
+                f"({error.verify_message or error}); fix the relay's certificate or set TICKWORK_SMTP_CA_FILE "
+                "to the CA that signed it"
+            ) from None
         except smtplib.SMTPAuthenticationError as error:
             raise DeliveryRefused(f"SMTP authentication refused: {error.smtp_code} {error.smtp_error!r}") from None
         except smtplib.SMTPResponseException as error:

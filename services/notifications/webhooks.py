@@ -9,7 +9,8 @@ notification, so a receiver can drop the rare duplicate (see the delivered-once 
 
 Retries inside one attempt of the task: a 5xx, a timeout or a lost connection is tried again with
 exponential backoff; a 4xx is never retried (the receiver said no), except 429, which ends the
-attempt and leaves the retry to the task's own, longer delay.
+attempt and leaves the retry to the task's own, longer delay. A certificate that does not verify
+(untrusted, expired, another host's name) is refused at once: it is the same on every try.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from services.errors import DeliveryFailed, DeliveryRefused
 from services.notifications.ssrf import SsrfGuard, guarded_request
@@ -81,7 +85,8 @@ class JsonPoster:
 
     def post(self, url: str, payload: Mapping[str, Any], *, headers: Mapping[str, str] | None = None) -> str:
         """Deliver; returns "<status> <start of the answer>". Raises DeliveryRefused (4xx, unsafe
-        URL) or DeliveryFailed (still 5xx or unreachable after the retries, or 429)."""
+        URL, a certificate that does not verify) or DeliveryFailed (still 5xx or unreachable after
+        the retries, or 429)."""
         body = encode(payload)
         problem = ""
         for attempt in range(self.config.retries + 1):
@@ -101,6 +106,16 @@ class JsonPoster:
                     max_redirects=self.config.max_redirects,
                     ca_file=self.config.ca_file,
                 )
+            except requests.exceptions.SSLError as error:
+                failure = certificate_failure(error)
+                if failure is not None:
+                    # The same certificate comes back on every try: retrying only delays the news.
+                    raise DeliveryRefused(
+                        f"{_host(url)}: the receiver's TLS certificate is not trusted ({failure}); fix its "
+                        "certificate or set TICKWORK_WEBHOOK_CA_FILE to the CA that signed it"
+                    ) from None
+                problem = f"SSLError: {error}"[:300]
+                continue
             except (requests.Timeout, requests.ConnectionError) as error:
                 problem = f"{type(error).__name__}: {error}"[:300]
                 continue
@@ -113,6 +128,28 @@ class JsonPoster:
                 raise DeliveryRefused(f"refused: {answer}")
             problem = answer
         raise DeliveryFailed(f"after {self.config.retries + 1} tries: {problem}")
+
+
+def certificate_failure(error: BaseException) -> str | None:
+    """Why the peer's certificate failed verification, if that is what `error` comes down to
+    (requests wraps urllib3's error, which wraps the ssl module's); None for other TLS trouble."""
+    seen: set[int] = set()
+    pending: list[object] = [error]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return str(item.verify_message or item)
+        if isinstance(item, CertificateError):  # urllib3's own host-name check (the pinned address)
+            return str(item)
+        pending += [*item.args, item.__cause__, item.__context__, getattr(item, "reason", None)]
+    return None
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "?"
 
 
 @dataclass

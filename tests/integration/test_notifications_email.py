@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from services.errors import DeliveryFailed, NotificationInvalid
+from services.errors import DeliveryFailed, DeliveryRefused, NotificationInvalid
 from services.notifications.email import EmailChannel, SmtpConfig, SmtpMailer, attachment_path
 from services.notifications.outbox import Outgoing, deliver, enqueue, outbox_key
 from services.storage.db import session_scope
@@ -84,13 +84,18 @@ def test_implicit_tls_without_auth(database_url, certificate, reports):
     assert inbox.messages[0][1].get_body(("plain",)).get_content().startswith("Hello <Ann>")
 
 
-def test_an_untrusted_certificate_is_not_accepted(database_url, certificate, reports):
+def test_an_untrusted_certificate_is_not_accepted_and_not_retried(database_url, certificate, reports):
     with smtp_server(security="starttls", certificate=certificate) as (inbox, port):
         email = channel(port, reports, security="starttls")  # the system's CAs only
         report = deliver(database_url, queue(database_url), channels={"email": email}, lease=LEASE)
-    [notification_id] = report.deferred
-    assert not inbox.messages
-    assert "CERTIFICATE_VERIFY_FAILED" in row(database_url, notification_id).last_response
+    # The same certificate would come back on every retry: the row fails for good, saying what to fix.
+    [notification_id] = report.refused
+    assert not inbox.messages and not report.deferred
+    stored = row(database_url, notification_id)
+    assert stored.status == "failed" and stored.attempts == 1
+    assert "certificate is not trusted" in stored.last_response and "TICKWORK_SMTP_CA_FILE" in stored.last_response
+    with pytest.raises(DeliveryRefused, match=r"not trusted \(self-signed certificate\)"):
+        report.raise_for_outcome()
 
 
 BOTH = pytest.mark.parametrize(

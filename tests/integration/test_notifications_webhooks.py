@@ -242,6 +242,30 @@ def test_https_goes_to_the_pinned_address_and_checks_the_certificate_against_the
         assert answer.startswith("200") and receiver.requests[0].signature_ok
         # a name the certificate does not carry is refused, although it resolves to the same address
         resolver = FixedResolver({"hooks.example": ["127.0.0.1"]})
-        with pytest.raises(DeliveryFailed, match=r"hostname 'hooks\.example' doesn't match"):
-            poster(retries=0, resolver=resolver, ca_file=str(cert)).post(receiver.url(host="hooks.example"), {})
+        # and at once, with the in-attempt retries left unused: another try meets the same certificate
+        with pytest.raises(DeliveryRefused, match=r"hostname 'hooks\.example' doesn't match.*TICKWORK_WEBHOOK_CA"):
+            poster(retries=2, resolver=resolver, ca_file=str(cert)).post(receiver.url(host="hooks.example"), {})
     assert len(receiver.requests) == 1
+
+
+def test_an_untrusted_certificate_fails_the_row_for_good_without_a_retry(database_url, tmp_path):
+    cert, key = self_signed_certificate(tmp_path)
+    sleeps = Sleeps()
+    with webhook_receiver(200, tls=(cert, key)) as receiver:
+        channel = WebhookChannel(poster(retries=2))  # the system's CAs only
+        channel.poster.sleep = sleeps
+        url = receiver.url(host="localhost")
+        item = Outgoing("m-tls:webhook:x", "webhook", url, "order.filled", {"event": "order.filled", "data": {}})
+        with session_scope(database_url) as session:
+            ids = enqueue(session=session, items=[item], now=datetime.now(UTC))
+        report = deliver(database_url, ids, channels={"webhook": channel}, lease=timedelta(minutes=10))
+    assert list(report.refused) == ids and not report.deferred and sleeps == []
+    with pytest.raises(DeliveryRefused, match="not trusted"):
+        report.raise_for_outcome()
+    with session_scope(database_url) as session:
+        stored = session.get(Notification, ids[0])
+        assert stored.status == "failed" and stored.attempts == 1
+        assert (
+            "not trusted (self-signed certificate)" in stored.last_response
+            and "TICKWORK_WEBHOOK_CA_FILE" in stored.last_response
+        )
