@@ -24,10 +24,12 @@ from actors.broker import settings
 from actors.declare import contract_actor
 from actors.task_context import reporter
 from actors.timetable import TIMETABLE
+from services.notifications.addresses import AddressBook
 from services.notifications.alert_rules import Thresholds, evaluate_alert_rules, rules_in_force
 from services.notifications.channels import channels_from_settings, lease
 from services.notifications.digest import plan_digests
 from services.notifications.dispatch import AlertNotice, Operators, check_overdue_and_plan, plan_alert, plan_alerts
+from services.notifications.metrics import notification_metrics
 from services.notifications.outbox import (
     Channel,
     DeliveryReport,
@@ -37,6 +39,7 @@ from services.notifications.outbox import (
     enqueue,
     outbox_key,
 )
+from services.notifications.redaction import redact_url
 from services.storage.db import session_scope
 
 
@@ -55,13 +58,32 @@ def message_id() -> str:
     return message.message_id if message is not None else uuid.uuid4().hex
 
 
-def send(ids: Iterable[int]) -> DeliveryReport:
-    return deliver(settings.database_url, list(ids), channels=worker_channels(), lease=lease(settings))
+def addresses(urls: Iterable[str] = ()) -> AddressBook:
+    """Where redacted outbox recipients' URLs are found; `urls`: the running task's own."""
+    return AddressBook.with_urls(settings.database_url, settings.tickwork_operator_slack_url, list(urls))
+
+
+def send(ids: Iterable[int], *, urls: Iterable[str] = ()) -> DeliveryReport:
+    return deliver(
+        settings.database_url,
+        list(ids),
+        channels=worker_channels(),
+        lease=lease(settings),
+        addresses=addresses(urls),
+        observer=notification_metrics(),
+    )
 
 
 def sweep(now: datetime) -> DeliveryReport:
     """Rows whose own task died or gave up for now: sent by the periodic actors."""
-    return deliver_orphans(settings.database_url, channels=worker_channels(), lease=lease(settings), now=now)
+    return deliver_orphans(
+        settings.database_url,
+        channels=worker_channels(),
+        lease=lease(settings),
+        now=now,
+        addresses=addresses(),
+        observer=notification_metrics(),
+    )
 
 
 @contract_actor
@@ -122,19 +144,21 @@ def send_alert(
 @contract_actor
 def webhook_callback(url: str, event: str, data: dict[str, Any] | None = None) -> str:
     """POSTs the signed event through the SSRF guard. Idempotent: outbox key
-    "<message id>:webhook:<url>"; the receiver also gets the same X-Tickwork-Delivery on every try."""
+    "<message id>:webhook:<redacted url>"; the receiver also gets the same X-Tickwork-Delivery on
+    every try. The outbox keeps the URL redacted; the message (and the ledger's copy) holds it."""
     key_base, now = message_id(), datetime.now(UTC)
     item = Outgoing(
-        key=outbox_key(key_base, "webhook", url),
+        key=outbox_key(key_base, "webhook", redact_url(url)),
         channel="webhook",
         recipient=url,
         subject=event,
         payload={"event": event, "data": data or {}},
         message_id=key_base,
+        to={"task_arg": "url"},
     )
     with session_scope(settings.database_url) as session:
         ids = enqueue(session=session, items=[item], now=now)
-    report = send(ids)
+    report = send(ids, urls=[url])
     report.raise_for_outcome()
     return report.summary()
 

@@ -9,7 +9,6 @@ shows it redacted (`redact_url`); the real one stays in `notification_recipients
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,12 +20,12 @@ from sqlmodel import Session, col, select
 
 from services.errors import PortfolioNotFound, TickworkError, UnsafeDestination
 from services.notifications.dispatch import CHANNELS, SEVERITY_RANK
+from services.notifications.redaction import URL_CHANNELS, redact_address, redact_text, redact_url
 from services.notifications.ssrf import SsrfGuard
 from services.storage.db import as_utc
 from services.storage.models import AlertRule, Notification, NotificationRecipient, Portfolio
 
 SEVERITIES = tuple(SEVERITY_RANK)
-URL_CHANNELS = ("webhook", "slack")
 # Deliberately plain: one @, no spaces, a dotted domain. The SMTP server is the final judge.
 EMAIL = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed")
@@ -42,48 +41,6 @@ class RecipientNotFound(TickworkError):
 
 class RuleNotFound(TickworkError):
     """Raised when an alert rule id names no rule."""
-
-
-# -- redaction ------------------------------------------------------------------------------------------
-
-
-def redact_url(url: str) -> str:
-    """A URL with its path and query hidden: "https://hooks.slack.com/…#1a2b3c4d". The host says
-    where it goes; the short hash tells two URLs apart without revealing either."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.hostname:
-        return "…#" + _fingerprint(url)
-    port = f":{parts.port}" if _port(parts) else ""
-    return f"{parts.scheme}://{parts.hostname}{port}/…#{_fingerprint(url)}"
-
-
-def redact_address(channel: str, address: str) -> str:
-    """How an address may be shown: email addresses as they are, URLs redacted."""
-    return redact_url(address) if channel in URL_CHANNELS else address
-
-
-def redact_text(text: str | None, secrets: Mapping[str, str]) -> str | None:
-    """`text` with each secret replaced by its redacted form (an error message that quotes a URL)."""
-    if text is None:
-        return None
-    for secret, shown in secrets.items():
-        if secret:
-            text = text.replace(secret, shown)
-            path = urlsplit(secret).path
-            if len(path) > 1:  # the pinned request names the address, then the path: the path is the secret
-                text = text.replace(path, "/…")
-    return text
-
-
-def _fingerprint(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
-def _port(parts: Any) -> int | None:
-    try:
-        return int(parts.port) if parts.port is not None else None
-    except ValueError:
-        return None
 
 
 # -- recipients -----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, or_, select
 
 from services.alerts import open_alerts
 from services.notifications.outbox import Outgoing, enqueue, outbox_key
+from services.notifications.redaction import URL_CHANNELS, redact_address
 from services.notifications.slack import slack_message
 from services.scheduling.jobs import Job
 from services.scheduling.overdue import ALERT_KIND as OVERDUE_KIND
@@ -55,12 +56,20 @@ class AlertNotice:
 
 def destinations(*, session: Session, notice: AlertNotice, operators: Operators) -> list[tuple[str, str]]:
     """(channel, address) pairs the notice goes to."""
+    return [(channel, address) for channel, address, _ in _targets(session, notice, operators)]
+
+
+def _targets(
+    session: Session, notice: AlertNotice, operators: Operators
+) -> list[tuple[str, str, dict[str, Any] | None]]:
+    """(channel, address, where the address is kept) for each destination; the last is None for an
+    email address, which the outbox keeps as it is (a URL is kept there redacted)."""
     wanted = notice.channels or frozenset(CHANNELS)
     if notice.account is None:
-        found = [("email", email) for email in operators.emails]
+        found: list[tuple[str, str, dict[str, Any] | None]] = [("email", email, None) for email in operators.emails]
         if operators.slack_url:
-            found.append(("slack", operators.slack_url))
-        return [pair for pair in found if pair[0] in wanted]
+            found.append(("slack", operators.slack_url, {"operators": "slack"}))
+        return [target for target in found if target[0] in wanted]
     query = select(NotificationRecipient).where(
         NotificationRecipient.account == notice.account,
         col(NotificationRecipient.active).is_(True),
@@ -76,12 +85,12 @@ def destinations(*, session: Session, notice: AlertNotice, operators: Operators)
     else:
         query = query.where(col(NotificationRecipient.portfolio_id).is_(None))
     rank = SEVERITY_RANK.get(notice.severity, 1)
-    pairs = [
-        (row.channel, row.address)
-        for row in session.exec(query.order_by(col(NotificationRecipient.id)))
-        if row.channel in wanted and SEVERITY_RANK.get(row.min_severity, 1) <= rank
-    ]
-    return list(dict.fromkeys(pairs))
+    targets: dict[tuple[str, str], dict[str, Any] | None] = {}
+    for row in session.exec(query.order_by(col(NotificationRecipient.id))):
+        if row.channel in wanted and SEVERITY_RANK.get(row.min_severity, 1) <= rank:
+            to = {"recipient_id": row.id} if row.channel in URL_CHANNELS else None
+            targets.setdefault((row.channel, row.address), to)
+    return [(channel, address, to) for (channel, address), to in targets.items()]
 
 
 def alert_payload(channel: str, notice: AlertNotice, at: datetime) -> dict[str, Any]:
@@ -118,15 +127,16 @@ def plan_alert(
     prefix = "[resolved] " if notice.state == "resolved" else f"[{notice.severity}] "
     items = [
         Outgoing(
-            key=outbox_key(notice.key, channel, address),
+            key=outbox_key(notice.key, channel, redact_address(channel, address)),
             channel=channel,
             recipient=address,
             subject=(prefix + notice.title)[:200],
             payload=alert_payload(channel, notice, at),
             account=notice.account,
             message_id=message_id,
+            to=to,
         )
-        for channel, address in destinations(session=session, notice=notice, operators=operators)
+        for channel, address, to in _targets(session, notice, operators)
     ]
     return enqueue(session=session, items=items, now=now) if items else []
 

@@ -17,6 +17,7 @@ The delivered-once rule (docs/notifications.md):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from services.errors import DeliveryFailed, NonRetryableError
+from services.notifications.metrics import DeliveryObserver, NoMetrics
+from services.notifications.redaction import redact_address, redact_text
 from services.storage.db import session_scope
 from services.storage.models import Notification
 
@@ -35,6 +38,7 @@ from services.storage.models import Notification
 MAX_ATTEMPTS = 8
 # A queued row this old is picked up by the periodic sweep: its own task died or is waiting to retry.
 RETRY_AFTER = timedelta(seconds=60)
+NO_METRICS = NoMetrics()
 
 
 class Status(StrEnum):
@@ -62,6 +66,17 @@ class Outgoing:
     payload: dict[str, Any]
     account: str | None = None
     message_id: str | None = None
+    # Where the real address is kept when the outbox keeps only its redacted form (a webhook or
+    # Slack URL): {"recipient_id": n}, {"operators": "slack"} or {"task_arg": "url"} (the task's own
+    # message, and the ledger's copy of it). None: the recipient is stored as given (email addresses).
+    to: dict[str, Any] | None = None
+
+
+class Addresses(Protocol):
+    """Finds the real address of a row stored with a redacted recipient (its payload's "to");
+    raises NotificationInvalid when it is gone (a recipient removed meanwhile)."""
+
+    def resolve(self, notification: Notification) -> str: ...
 
 
 def outbox_key(*parts: object) -> str:
@@ -81,11 +96,11 @@ def enqueue(*, session: Session, items: Iterable[Outgoing], now: datetime) -> li
             key=item.key,
             message_id=item.message_id,
             channel=item.channel,
-            recipient=item.recipient,
+            recipient=redact_address(item.channel, item.recipient) if item.to else item.recipient,
             subject=item.subject[:200],
             account=item.account,
             status=Status.QUEUED,
-            payload=item.payload,
+            payload={**item.payload, "to": item.to} if item.to else item.payload,
             created_at=now,
             updated_at=now,
         )
@@ -162,37 +177,77 @@ def deliver(
     channels: Mapping[str, Channel],
     lease: timedelta,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    addresses: Addresses | None = None,
+    observer: DeliveryObserver = NO_METRICS,
 ) -> DeliveryReport:
-    """Claim and send each row; every outcome is written to its row."""
+    """Claim and send each row; every outcome is written to its row. A row stored with a redacted
+    recipient is sent to the address `addresses` finds for it; what is written back and reported
+    (answers, errors) has that address redacted again."""
     report = DeliveryReport()
     for notification_id in ids:
         row = claim(database_url, notification_id, now=clock(), lease=lease)
         if row is None:
             report.skipped.append(notification_id)
+            observer.outcome(_channel_of(database_url, notification_id), "skipped_duplicate")
             continue
+        started = time.monotonic()
+        secrets: dict[str, str] = {}  # the real address -> its redacted form, once resolved
         try:
+            if row.payload.get("to"):
+                if addresses is None:
+                    raise DeliveryFailed("no address book on this worker for a redacted recipient")
+                shown, row.recipient = row.recipient, addresses.resolve(row)
+                secrets[row.recipient] = shown
             channel = channels.get(row.channel)
             if channel is None:
                 raise DeliveryFailed(f"channel {row.channel!r} is not configured on this worker")
             answer = channel.send(row)
         except NonRetryableError as error:
-            finish(database_url, notification_id, status=Status.FAILED, response=f"refused: {error}", now=clock())
-            report.refused[notification_id] = f"{row.channel} {row.subject!r}: {error}"
-            report.refusal = report.refusal or error
+            refusal = _hidden(f"refused: {error}", secrets)
+            finish(database_url, notification_id, status=Status.FAILED, response=refusal, now=clock())
+            report.refused[notification_id] = _hidden(f"{row.channel} {row.subject!r}: {error}", secrets)
+            report.refusal = report.refusal or _redacted_error(error, secrets)
+            observer.outcome(row.channel, "refused")
         except DeliveryFailed as error:
             final = row.attempts >= MAX_ATTEMPTS
             status = Status.FAILED if final else Status.QUEUED
-            finish(database_url, notification_id, status=status, response=str(error), now=clock())
+            finish(database_url, notification_id, status=status, response=_hidden(str(error), secrets), now=clock())
             target = report.refused if final else report.deferred
-            target[notification_id] = f"{row.channel} {row.subject!r}: {error}"
+            target[notification_id] = _hidden(f"{row.channel} {row.subject!r}: {error}", secrets)
+            observer.outcome(row.channel, "failed")
         except BaseException as error:
             # Anything else (a bug, a time limit, a cancel): put it back for a later try, then re-raise.
-            finish(database_url, notification_id, status=Status.QUEUED, response=repr(error), now=clock())
+            finish(
+                database_url, notification_id, status=Status.QUEUED, response=_hidden(repr(error), secrets), now=clock()
+            )
             raise
         else:
-            finish(database_url, notification_id, status=Status.SENT, response=answer, now=clock())
+            finish(database_url, notification_id, status=Status.SENT, response=_hidden(answer, secrets), now=clock())
             report.sent.append(notification_id)
+            observer.outcome(row.channel, "sent")
+        finally:
+            observer.duration(row.channel, time.monotonic() - started)
     return report
+
+
+def _channel_of(database_url: str, notification_id: int) -> str:
+    with session_scope(database_url) as session:
+        row = session.get(Notification, notification_id)
+        return row.channel if row is not None else "unknown"
+
+
+def _hidden(text: str, secrets: Mapping[str, str]) -> str:
+    return redact_text(text, secrets) or ""
+
+
+def _redacted_error(error: NonRetryableError, secrets: Mapping[str, str]) -> NonRetryableError:
+    """The error as raised, or a copy whose message hides the secret addresses."""
+    if not secrets:
+        return error
+    try:
+        return type(error)(_hidden(str(error), secrets))
+    except TypeError:  # an error class with other constructor arguments
+        return NonRetryableError(_hidden(str(error), secrets))
 
 
 def orphans(
@@ -213,9 +268,15 @@ def orphans(
 
 
 def deliver_orphans(
-    database_url: str, *, channels: Mapping[str, Channel], lease: timedelta, now: datetime
+    database_url: str,
+    *,
+    channels: Mapping[str, Channel],
+    lease: timedelta,
+    now: datetime,
+    addresses: Addresses | None = None,
+    observer: DeliveryObserver = NO_METRICS,
 ) -> DeliveryReport:
     """Send what a dead task left behind (called by the periodic notification actors)."""
     with session_scope(database_url) as session:
         ids = orphans(session=session, now=now, lease=lease)
-    return deliver(database_url, ids, channels=channels, lease=lease)
+    return deliver(database_url, ids, channels=channels, lease=lease, addresses=addresses, observer=observer)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from services.notifications.redaction import redact_url
 from services.storage.db import session_scope
 from services.storage.models import Notification
 from tests.support.ledger import row, wait_state
@@ -53,6 +54,8 @@ def test_a_webhook_to_an_inner_address_fails_at_once_without_retries(start_worke
     with session_scope(database_url) as session:
         [notification] = session.exec(select(Notification)).all()
     assert notification.status == "failed" and notification.last_response.startswith("refused: 127.0.0.1 resolves")
+    # The outbox keeps the URL redacted (the message holds it): host and fingerprint, not the path
+    assert notification.recipient == redact_url(receiver.url()) and "/hook" not in notification.key
 
 
 def test_evaluate_alerts_tells_the_account_once_through_its_signed_webhook(start_workers, client, database_url):

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.errors import PortfolioNotFound
+from services.errors import DeliveryFailed, PortfolioNotFound
+from services.notifications.addresses import AddressBook
 from services.notifications.admin import (
     PARAMETERS,
     PreferenceInvalid,
@@ -23,7 +24,6 @@ from services.notifications.admin import (
     list_recipients,
     outbox_view,
     recipient_view,
-    redact_url,
     remove_recipient,
     remove_rule,
     set_rule_active,
@@ -32,10 +32,12 @@ from services.notifications.alert_checks import KINDS, Rule
 from services.notifications.alert_rules import Thresholds, rules_in_force
 from services.notifications.dispatch import AlertNotice, Operators, plan_alert
 from services.notifications.outbox import deliver
+from services.notifications.redaction import redact_url
+from services.notifications.slack import SlackChannel
 from services.notifications.ssrf import SsrfGuard
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig
 from services.storage.db import session_scope
-from services.storage.models import Portfolio
+from services.storage.models import Notification, Portfolio
 from tests.support.webhook_receiver import SECRET, webhook_receiver
 
 NOW = datetime(2026, 3, 2, 15, tzinfo=UTC)
@@ -201,10 +203,14 @@ def test_an_alert_reaches_a_saved_webhook_and_the_outbox_view_hides_its_url(data
             ids = plan_alert(session=session, notice=notice, operators=Operators(), now=NOW)
         config = WebhookConfig(timeout_s=2, retries=0, backoff_s=0, max_redirects=0, secret=SECRET)
         channel = WebhookChannel(JsonPoster(GUARD, config))
-        report = deliver(database_url, ids, channels={"webhook": channel}, lease=timedelta(minutes=5))
+        book = AddressBook(database_url)
+        report = deliver(database_url, ids, channels={"webhook": channel}, lease=timedelta(minutes=5), addresses=book)
     assert len(ids) == 1 and report.sent == ids
     [request] = receiver.requests
     assert request.signature_ok and request.path == "/hooks/T1/B1/secret-token-path"
+    with session_scope(database_url) as session:  # the outbox itself keeps no trace of the URL
+        stored = session.get(Notification, ids[0])
+        assert stored is not None and "secret-token-path" not in f"{stored.key} {stored.recipient} {stored.payload}"
     with session_scope(database_url) as session:
         [row] = [outbox_view(r) for r in list_outbox(session=session, status="sent")]
         assert list_outbox(session=session, status="failed") == []
@@ -219,3 +225,55 @@ def test_redacted_urls_keep_the_host_and_tell_urls_apart():
     assert first != second and first.startswith("https://hooks.slack.com/…#")
     assert redact_url("http://127.0.0.1:8080/a/b?token=1").startswith("http://127.0.0.1:8080/…#")
     assert "secret" not in redact_url("not a url secret")
+
+
+def test_errors_and_answers_that_quote_a_url_are_stored_and_reported_redacted(database_url):
+    url = "http://127.0.0.1:9/hooks/T1/B1/secret-token-path"  # nobody listens on port 9
+    recipient = add(database_url, channel="webhook", address=url, digest=False)
+    notice = AlertNotice(key="a-2", title="Drawdown", message="12 %", severity="critical", account="acme")
+    with session_scope(database_url) as session:
+        ids = plan_alert(session=session, notice=notice, operators=Operators(), now=NOW)
+    config = WebhookConfig(timeout_s=2, retries=0, backoff_s=0, max_redirects=0, secret=SECRET)
+    channels = {"webhook": WebhookChannel(JsonPoster(GUARD, config))}
+    report = deliver(
+        database_url, ids, channels=channels, lease=timedelta(minutes=5), addresses=AddressBook(database_url)
+    )
+    assert list(report.deferred) == ids and "ConnectionError" in report.deferred[ids[0]]
+    with pytest.raises(DeliveryFailed) as raised:
+        report.raise_for_outcome()
+    with session_scope(database_url) as session:
+        stored = session.get(Notification, ids[0])
+        assert stored is not None and "ConnectionError" in (stored.last_response or "")
+        assert "secret-token-path" not in f"{stored.last_response} {report.deferred} {raised.value}"
+        # A recipient removed before the next try: the row fails for good, nothing is sent elsewhere.
+        remove_recipient(session=session, recipient_id=recipient["id"])
+    later = NOW + timedelta(minutes=10)
+    again = deliver(
+        database_url, ids, channels=channels, lease=timedelta(minutes=5), addresses=AddressBook(database_url),
+        clock=lambda: later,
+    )  # fmt: skip
+    assert list(again.refused) == ids and "was removed" in again.refused[ids[0]]
+
+
+def test_the_operators_slack_url_is_read_from_the_settings_and_must_not_have_changed(database_url):
+    with webhook_receiver(200) as receiver:
+        slack = receiver.url("/services/T1/B1/operators-secret")
+        notice = AlertNotice(key="a-3", title="Stale prices", message="12 instruments")
+        with session_scope(database_url) as session:
+            ids = plan_alert(session=session, notice=notice, operators=Operators(slack_url=slack), now=NOW)
+            stored = session.get(Notification, ids[0])
+            assert stored is not None and stored.recipient == redact_url(slack)
+        config = WebhookConfig(timeout_s=2, retries=0, backoff_s=0, max_redirects=0)
+        channels = {"slack": SlackChannel(JsonPoster(GUARD, config))}
+        lease = timedelta(minutes=5)
+        changed = AddressBook(database_url, operator_slack_url=receiver.url("/services/T1/B1/another"))
+        assert list(deliver(database_url, ids, channels=channels, lease=lease, addresses=changed).refused) == ids
+        assert receiver.requests == []
+        with session_scope(database_url) as session:
+            ids = plan_alert(
+                session=session, notice=AlertNotice(key="a-4", title="x", message="y"),
+                operators=Operators(slack_url=slack), now=NOW,
+            )  # fmt: skip
+        book = AddressBook(database_url, operator_slack_url=slack)
+        assert deliver(database_url, ids, channels=channels, lease=lease, addresses=book).sent == ids
+    assert [r.path for r in receiver.requests] == ["/services/T1/B1/operators-secret"]
