@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,38 @@ def services_up() -> None:
     result = subprocess.run(["bash", str(ENSURE_SERVICES)], capture_output=True, text=True)
     if result.returncode != 0:
         pytest.exit(result.stderr.strip() or "RabbitMQ/PostgreSQL unavailable", returncode=3)
+
+
+# Tests run in parallel processes (pytest-xdist) on one RabbitMQ: a test that restarts the broker holds
+# this lock exclusively, and every other test that uses the broker holds it shared.
+BROKER_LOCK = Path(tempfile.gettempdir()) / "tickwork-tests-broker.lock"
+
+
+@contextmanager
+def _broker_lock(mode: int) -> Iterator[None]:
+    with BROKER_LOCK.open("a") as lock:
+        fcntl.flock(lock, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True)
+def _shared_broker(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Set up before any other fixture, torn down after all: no connection outlives the lock."""
+    if "rabbit_url" not in request.fixturenames or request.node.get_closest_marker("restarts_broker"):
+        yield
+        return
+    with _broker_lock(fcntl.LOCK_SH):
+        yield
+
+
+@pytest.fixture
+def broker_to_itself() -> Iterator[None]:
+    """For a test marked `restarts_broker`: no other test uses RabbitMQ meanwhile."""
+    with _broker_lock(fcntl.LOCK_EX):
+        yield
 
 
 @pytest.fixture(scope="session")

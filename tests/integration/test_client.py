@@ -40,8 +40,9 @@ def test_delayed_send_is_parked_on_the_delay_queue(client, rabbit):
 
 
 @pytest.mark.slow
+@pytest.mark.restarts_broker
 @pytest.mark.skipif(not have_rabbitmqctl(), reason="restarts the local broker with rabbitmqctl")
-def test_no_confirmed_send_is_lost_across_a_broker_restart(client, rabbit_url, rabbit):
+def test_no_confirmed_send_is_lost_across_a_broker_restart(broker_to_itself, client, rabbit_url, rabbit):
     # Given a client sending steadily
     confirmed: list[str] = []
     errors: list[Exception] = []
