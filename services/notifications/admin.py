@@ -70,7 +70,9 @@ def check_address(channel: str, address: str, *, guard: SsrfGuard) -> str:
         return address
     scheme = urlsplit(address).scheme
     if scheme not in ("https", "http"):
-        raise PreferenceInvalid(f"a {channel} address must be an https:// URL, not {scheme or 'no'} scheme")
+        raise PreferenceInvalid(
+            f"a {channel} address must be an https:// (or http://) URL, not {scheme or 'no'} scheme"
+        )
     try:
         guard.check(address)
     except UnsafeDestination as error:
