@@ -159,6 +159,9 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         from services.settings import get_settings
 
         declare_provider_series(get_settings())  # the market-data clients' series, before any refresh
+        from services.notifications.metrics import declare_notification_series
+
+        declare_notification_series()  # the notification series, at 0 before any send
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
         # Every series exists from the start at 0, so that rate() and increase() see the first event.
