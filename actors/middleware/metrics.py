@@ -30,8 +30,10 @@ from services.errors import TaskCancelled
 from services.topology import QUEUES
 
 # Dramatiq's own buckets for dramatiq_message_duration_milliseconds (+Inf is implied).
-DRAMATIQ_MS_BUCKETS = (5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000, 30000, 60000)
-DRAMATIQ_MS_BUCKETS += (600000, 900000)
+DRAMATIQ_MS_BUCKETS = (
+    *(5, 10, 25, 50, 75, 100, 250, 500, 750, 1000),
+    *(2500, 5000, 7500, 10000, 30000, 60000, 600000, 900000),
+)
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600)
 ENQUEUED_AT = "enqueued_at_ms"
 STATES = ("completed", "failed", "retrying", "skipped", "cancelled")
@@ -89,7 +91,9 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         self.flusher = Flusher([self.dramatiq_tally, self.tickwork_tally], interval_s=flush_interval_s)
 
     def _series(self, message: Any) -> _Series:
-        labels = _labels(message)
+        return self._series_for(_labels(message))
+
+    def _series_for(self, labels: tuple[str, str]) -> _Series:
         series = self._series_by_labels.get(labels)
         if series is None:
             series = self._series_by_labels[labels] = _Series(
@@ -250,15 +254,7 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
             errors.inc(delta[D_ERRORS])
 
     def _write_tickwork(self, labels: tuple[str, str], delta: Sequence[float]) -> None:
-        series = self._series_by_labels.get(labels)
-        if series is None:
-            series = self._series_by_labels[labels] = _Series(
-                queue_wait=self.queue_wait.labels(*labels),
-                duration=self.duration.labels(*labels),
-                in_flight=self.in_flight.labels(*labels),
-                retries=self.retries.labels(*labels),
-                tasks={state: self.tasks.labels(*labels, state) for state in STATES},
-            )
+        series = self._series_for(labels)
         if delta[T_STARTED] != delta[T_FINISHED]:
             series.in_flight.inc(delta[T_STARTED] - delta[T_FINISHED])
         _add_histogram(series.queue_wait, T_QUEUE_WAIT, delta)
