@@ -38,6 +38,7 @@ def build_broker(settings: Settings) -> TickworkBroker:
     """A broker wired with Tickwork's middleware stack."""
     dramatiq.set_encoder(GuardedJSONEncoder(max_bytes=settings.tickwork_max_message_bytes))
     registry = CancelRegistry()
+    metrics = TickworkMetrics(metrics_dir=settings.tickwork_metrics_dir)
     ledger: list[Middleware] = []
     if settings.tickwork_ledger_enabled:
         ledger = [
@@ -46,6 +47,8 @@ def build_broker(settings: Settings) -> TickworkBroker:
                 registry=registry,
                 flush_interval_s=settings.tickwork_ledger_flush_seconds,
                 log_limits=LogLimits(settings.tickwork_task_log_max_lines, settings.tickwork_task_log_max_bytes),
+                # Counts first, then rows: whoever sees a task final in the ledger sees it counted.
+                before_write=metrics.flusher.flush,
             ),
             WorkerHeartbeat(
                 database_url=settings.database_url,
@@ -56,7 +59,7 @@ def build_broker(settings: Settings) -> TickworkBroker:
     middleware = [
         Prefetch(per_thread=settings.tickwork_prefetch_per_thread),
         LongDelays(hold_ms=int(settings.tickwork_delay_hold_seconds * 1000)),
-        TickworkMetrics(metrics_dir=settings.tickwork_metrics_dir),
+        metrics,
         PayloadValidation(),
         AgeLimit(),
         ScheduledRuns(),

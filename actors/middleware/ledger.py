@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,8 +110,15 @@ class TaskLedger(Middleware):
     """Records state transitions, progress, logs, errors and results of every task."""
 
     def __init__(
-        self, *, database_url: str, registry: CancelRegistry, flush_interval_s: float, log_limits: LogLimits
+        self,
+        *,
+        database_url: str,
+        registry: CancelRegistry,
+        flush_interval_s: float,
+        log_limits: LogLimits,
+        before_write: Callable[[], None] | None = None,
     ) -> None:
+        self.before_write = before_write
         self.database_url = database_url
         self.registry = registry
         self.flush_interval_s = flush_interval_s
@@ -128,7 +136,10 @@ class TaskLedger(Middleware):
             raise SystemExit(2)
         self.worker_id = this_worker_id()
         self.writer = LedgerWriter(
-            self.database_url, flush_interval_s=self.flush_interval_s, log_limits=self.log_limits
+            self.database_url,
+            flush_interval_s=self.flush_interval_s,
+            log_limits=self.log_limits,
+            before_write=self.before_write,
         )
         self.writer.start()
         handler = TaskLogHandler(level=logging.INFO)

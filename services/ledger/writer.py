@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -33,7 +34,11 @@ class LedgerWriter:
         flush_interval_s: float = 0.1,
         max_batch: int = 2000,
         log_limits: LogLimits | None = None,
+        before_write: Callable[[], None] | None = None,
     ) -> None:
+        """`before_write` runs in the writer thread before each batch is written (the worker flushes its
+        metrics there, so that a task's final row is never visible before its counts)."""
+        self._before_write = before_write
         self._engine = make_engine(database_url)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._flush_interval_s = flush_interval_s
@@ -75,6 +80,11 @@ class LedgerWriter:
         while True:
             batch, waiters = self._collect()
             if batch:
+                if self._before_write is not None:
+                    try:
+                        self._before_write()
+                    except Exception:  # never a reason to hold back the ledger
+                        log.exception("ledger_before_write_failed")
                 self._write(batch)
             for waiter in waiters:
                 waiter.set()
