@@ -7,7 +7,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,13 +29,15 @@ def services_up() -> None:
 
 
 # Tests run in parallel processes (pytest-xdist) on one RabbitMQ: a test that restarts the broker holds
-# this lock exclusively, and every other test that uses the broker holds it shared.
+# BROKER_LOCK exclusively, every other test that uses the broker holds it shared. The exclusive holder
+# first closes GATE, so that new shared holders queue behind it instead of starving it.
 BROKER_LOCK = Path(tempfile.gettempdir()) / "tickwork-tests-broker.lock"
+GATE = Path(tempfile.gettempdir()) / "tickwork-tests-broker.gate"
 
 
 @contextmanager
-def _broker_lock(mode: int) -> Iterator[None]:
-    with BROKER_LOCK.open("a") as lock:
+def _flock(path: Path, mode: int) -> Iterator[None]:
+    with path.open("a") as lock:
         fcntl.flock(lock, mode)
         try:
             yield
@@ -49,14 +51,16 @@ def _shared_broker(request: pytest.FixtureRequest) -> Iterator[None]:
     if "rabbit_url" not in request.fixturenames or request.node.get_closest_marker("restarts_broker"):
         yield
         return
-    with _broker_lock(fcntl.LOCK_SH):
+    with ExitStack() as held:
+        with _flock(GATE, fcntl.LOCK_SH):  # passed at once unless a restart waits
+            held.enter_context(_flock(BROKER_LOCK, fcntl.LOCK_SH))
         yield
 
 
 @pytest.fixture
 def broker_to_itself() -> Iterator[None]:
     """For a test marked `restarts_broker`: no other test uses RabbitMQ meanwhile."""
-    with _broker_lock(fcntl.LOCK_EX):
+    with _flock(GATE, fcntl.LOCK_EX), _flock(BROKER_LOCK, fcntl.LOCK_EX):
         yield
 
 

@@ -8,5 +8,6 @@ bash ops/scripts/ensure-services.sh
 .venv/bin/ruff check actors services tests bench
 .venv/bin/ruff format --check actors services tests bench
 .venv/bin/mypy
-# Tests run in two processes (pytest-xdist); each has its own RabbitMQ vhost and databases.
-exec .venv/bin/pytest -n "${TICKWORK_TEST_PROCESSES:-2}" "$@"
+# Tests run in three processes (pytest-xdist; most wait on workers and servers, not the CPU), each
+# with its own RabbitMQ vhost and databases.
+exec .venv/bin/pytest -n "${TICKWORK_TEST_PROCESSES:-3}" "$@"
