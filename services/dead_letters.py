@@ -180,8 +180,9 @@ class DeadLetters:
             )
             return True
 
+        started = datetime.now(UTC)
         moved = self._act(where, queues, resend)
-        self._record("replay", moved, where, requested_by)
+        self._record("replay", moved, where, requested_by, since=started)
         return moved
 
     def purge(self, *, where: Selector, queues: tuple[str, ...] = QUEUES, requested_by: str) -> list[DeadLetter]:
@@ -204,7 +205,9 @@ class DeadLetters:
                         done.append(letter)
         return done
 
-    def _record(self, action: str, letters: list[DeadLetter], where: Selector, requested_by: str) -> None:
+    def _record(
+        self, action: str, letters: list[DeadLetter], where: Selector, requested_by: str, since: datetime | None = None
+    ) -> None:
         now = datetime.now(UTC)
         by_queue: dict[str, list[str]] = {}
         for letter in letters:
@@ -223,9 +226,12 @@ class DeadLetters:
                     )
                 )
             if action == "replay" and letters:
+                # Only rows no worker has touched since the replay began: a replayed message may
+                # already have run (and failed again) before this line, and must not look pending.
                 session.execute(
                     update(Task)
                     .where(col(Task.message_id).in_([x.message_id for x in letters]))
+                    .where(col(Task.updated_at) < (since or now))
                     .values(
                         state=TaskState.PENDING.value, finished_at=None, progress=0.0, current_step=None, updated_at=now
                     )

@@ -187,7 +187,8 @@ def test_latency_applies_to_every_request_without_queueing(sandbox: SandboxServe
         statuses = list(pool.map(lambda url: requests.get(url, timeout=TIMEOUT).status_code, urls))
     elapsed = time.monotonic() - started
     assert statuses == [200] * 40
-    assert elapsed < 0.5, f"40 concurrent requests took {elapsed:.3f} s"
+    # one after the other they would take 2 s; the bound leaves room for parallel test processes
+    assert elapsed < 1.0, f"40 concurrent requests took {elapsed:.3f} s"
 
 
 def test_latency_per_provider(sandbox: SandboxServer) -> None:
