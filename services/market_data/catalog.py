@@ -11,11 +11,12 @@ from sqlmodel import Session, col, select
 
 from services.contract.refresh import ASSET_CLASSES
 from services.errors import NonRetryableError
+from services.market_data.providers import LIVE_URLS
 from services.market_data.staleness import market_age
 from services.storage.db import as_utc
 from services.storage.models import Instrument
 
-PROVIDERS = ("yahoo", "binance", "coingecko", "stooq")
+PROVIDERS = tuple(LIVE_URLS)  # every provider Tickwork has a client for
 
 
 class InstrumentNotFound(NonRetryableError):

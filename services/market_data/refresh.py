@@ -48,7 +48,7 @@ class RefreshReport:
 
 @dataclass(frozen=True)
 class _Attempt:
-    """Targets sent to one provider, and what each had been told before (for the unknown verdict)."""
+    """One batch of targets sent to one provider."""
 
     provider: str
     targets: list[Target]
