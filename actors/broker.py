@@ -14,7 +14,7 @@ from datetime import timedelta
 import dramatiq
 from dramatiq.middleware import CurrentMessage, Middleware, TimeLimit
 
-from actors.cancellations import CancelRegistry
+from actors.cancel_registry import CancelRegistry
 from actors.encoder import GuardedJSONEncoder
 from actors.middleware.age_limit import AgeLimit
 from actors.middleware.cancellation import Cancellation
@@ -28,10 +28,10 @@ from actors.middleware.retries import RetryPolicyMiddleware
 from actors.middleware.scheduled_runs import ScheduledRuns
 from actors.middleware.validation import PayloadValidation
 from actors.rabbitmq import TickworkBroker
+from services.engine.ledger.batch import LogLimits
+from services.engine.topology import QUEUES
 from services.errors import SettingsError
-from services.ledger.batch import LogLimits
 from services.settings import Settings, get_settings
-from services.topology import QUEUES
 
 
 def build_broker(settings: Settings) -> TickworkBroker:

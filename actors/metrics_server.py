@@ -11,7 +11,7 @@ import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from actors.metrics_dir import run_dir
-from services.health import check_broker, check_database
+from services.engine.health import check_broker, check_database
 from services.settings import get_settings
 
 

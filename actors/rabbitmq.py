@@ -1,8 +1,8 @@
 """Dramatiq's RabbitMQ broker, with Tickwork's topology, long delays and recorded dead letters.
 
 Changes to the stock broker, each small:
-- queues are declared with the arguments of `services.topology` (priorities, dead letters kept);
-- a delayed message is never held past the hold limit (see `services.delays`);
+- queues are declared with the arguments of `services.engine.topology` (priorities, dead letters kept);
+- a delayed message is never held past the hold limit (see `services.engine.delays`);
 - a rejected message is republished to the `.XQ` with its reason in `options.dead_letter` and in
   AMQP headers, then acknowledged, instead of a bare nack that would leave the reason in a log line;
 - middleware hooks are called only on the middleware that define them, and a delivered message
@@ -26,10 +26,10 @@ from dramatiq.message import Message
 from dramatiq.middleware import Middleware, MiddlewareError
 
 from actors.encoder import REJECTED_BODY, REJECTION
-from services.delays import DUE_AT, parked_options, remaining_ms
+from services.engine.delays import DUE_AT, parked_options, remaining_ms
+from services.engine.priority import MAX_PRIORITY
+from services.engine.topology import dead_letter_queue, dead_letter_queue_arguments, work_queue_arguments
 from services.errors import MessageRejected
-from services.priority import MAX_PRIORITY
-from services.topology import dead_letter_queue, dead_letter_queue_arguments, work_queue_arguments
 
 
 class TickworkBroker(RabbitmqBroker):

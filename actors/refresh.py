@@ -1,6 +1,6 @@
 """Market data and portfolio actors (queue `refresh`).
 
-Failure policy (task class `refresh`, services/task_classes.py): retried with backoff on provider
+Failure policy (task class `refresh`, services/engine/task_classes.py): retried with backoff on provider
 failures (ProviderError), never on an unknown symbol or a bad payload; 600 s time limit, and every
 HTTP request has its own timeout under it. Each is idempotent: prices, bars, valuations, snapshots
 and metrics are upserts keyed by what they describe.
@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from actors.broker import settings
 from actors.declare import contract_actor
-from actors.market_data import providers
+from actors.provider_clients import providers
 from actors.task_context import reporter
 from services.errors import PortfolioNotFound
 from services.market_data.asset_info import fetch_asset_info as fetch_info

@@ -21,7 +21,7 @@ import periodiq
 
 from actors.broker import broker
 from actors.timetable import TIMETABLE
-from services.client import TickworkClient
+from services.engine.client import TickworkClient
 from services.errors import SettingsError
 from services.scheduling.jobs import Job
 from services.scheduling.scheduler import Scheduler

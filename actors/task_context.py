@@ -1,6 +1,6 @@
 """What an actor uses while it runs: `current_task().progress(0.65, "Processing data")`.
 
-The context is a `services.reporting.ProgressReporter`, so actors pass it on to service functions as
+The context is a `services.engine.progress.ProgressReporter`, so actors pass it on to service functions as
 their `reporter=`; neither knows that the ledger stores what it reports.
 """
 
@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from services.engine.ledger.states import TaskState
+from services.engine.ledger.writer import LedgerWriter
+from services.engine.progress import NullReporter, ProgressReporter
 from services.errors import TaskCancelled
-from services.ledger.states import TaskState
-from services.ledger.writer import LedgerWriter
-from services.reporting import NullReporter, ProgressReporter
 
 _local = threading.local()
 

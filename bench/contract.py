@@ -4,7 +4,7 @@ client, exactly as another service would)."""
 from __future__ import annotations
 
 from services.contract import CONTRACT, ActorSpec, Payload
-from services.priority import Priority
+from services.engine.priority import Priority
 
 IDEMPOTENT = "benchmark probe: it only records a timestamp"
 

@@ -40,7 +40,7 @@ def _declare(ctx: Context) -> None:
     except ImportError:
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-        from services.client import declare_topology
+        from services.engine.client import declare_topology
 
         declare_topology(ctx.rabbit.channel)
         stock = RabbitmqBroker(url=ctx.url)

@@ -17,8 +17,8 @@ from typing import Any
 import pika
 
 from bench.context import Context
-from services.client import Send, TickworkClient
 from services.contract.envelope import encode, new_message
+from services.engine.client import Send, TickworkClient
 
 THREADS = 8
 WINDOW = 256  # unconfirmed messages in flight in the pipelined ceiling

@@ -18,8 +18,8 @@ from typing import Any
 from bench.context import Context
 from bench.procs import DRAMATIQ, Group
 from bench.stamps import MarkReader
-from services.client import TickworkClient
 from services.contract.envelope import encode, new_message
+from services.engine.client import TickworkClient
 
 WARMUP = 2
 MIN_WAITING = 160  # backlog messages that must wait at send time for a critical probe to count

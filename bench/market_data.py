@@ -25,7 +25,7 @@ import requests
 
 from bench.database import server_version, throwaway_database
 from bench.procs import DRAMATIQ, Group, free_port, stop_all
-from services.client import TickworkClient
+from services.engine.client import TickworkClient
 from services.market_data.bars import upsert_bars
 from services.market_data.providers.base import Bar
 from services.settings import Settings

@@ -16,8 +16,8 @@ from typing import Any
 from bench.context import Context
 from bench.procs import CELERY, DRAMATIQ, Group, busy_cpu_seconds, cpu_seconds
 from bench.stamps import count_stamps, read_stamps
-from services.client import declare_topology
 from services.contract.envelope import encode, new_message
+from services.engine.client import declare_topology
 
 STALL_S = 60  # no completion for this long means a run is broken, not slow
 

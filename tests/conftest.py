@@ -135,7 +135,7 @@ def start_workers(worker_env: dict[str, str], tmp_path: Path, rabbit: Rabbit) ->
 def client(rabbit_url: str, rabbit: Rabbit, database_url: str) -> Iterator[object]:
     """The client as the API and CLI use it: it records each sent task as `pending`."""
     import tests.support.probe_contract  # noqa: F401  (registers the probe actors in the contract)
-    from services.client import TickworkClient
+    from services.engine.client import TickworkClient
     from services.settings import Settings
 
     settings = Settings(rabbitmq_url=rabbit_url, database_url=database_url)

@@ -14,9 +14,9 @@ from typing import Any
 
 from dramatiq.middleware import Middleware, SkipMessage
 
-from actors.cancellations import CancelRegistry
-from services.cancellation import CancellationListener
-from services.ledger.tasks import cancel_requests
+from actors.cancel_registry import CancelRegistry
+from services.engine.cancellation import CancellationListener
+from services.engine.ledger.tasks import cancel_requests
 from services.storage.db import session_scope
 
 log = logging.getLogger("tickwork.cancellation")

@@ -13,9 +13,9 @@ from typing import Any
 
 from dramatiq.middleware import Middleware
 
-from services.ledger.tasks import purge_finished
+from services.engine.ledger.tasks import purge_finished
+from services.engine.workers import heartbeat, mark_stopped, reconcile_dead_workers, register, this_worker_id
 from services.storage.db import session_scope
-from services.workers_registry import heartbeat, mark_stopped, reconcile_dead_workers, register, this_worker_id
 
 log = logging.getLogger("tickwork.workers")
 

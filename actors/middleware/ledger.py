@@ -15,21 +15,21 @@ from typing import Any
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
-from actors.cancellations import CancelRegistry
+from actors.cancel_registry import CancelRegistry
 from actors.encoder import REJECTED_ACTOR, REJECTION
 from actors.middleware.age_limit import TOO_OLD
 from actors.middleware.cancellation import CANCELLED
 from actors.middleware.scheduled_runs import OUTDATED
 from actors.task_context import TaskContext, bind, bound_task
-from services.delays import DUE_AT
+from services.engine.delays import DUE_AT
+from services.engine.ledger.batch import LogLimits
+from services.engine.ledger.redaction import redact
+from services.engine.ledger.states import TaskState
+from services.engine.ledger.writer import LedgerWriter
+from services.engine.priority import Priority
+from services.engine.workers import this_worker_id
 from services.errors import TaskCancelled
-from services.ledger.batch import LogLimits
-from services.ledger.redaction import redact
-from services.ledger.states import TaskState
-from services.ledger.writer import LedgerWriter
-from services.priority import Priority
 from services.storage.migrate import is_current
-from services.workers_registry import this_worker_id
 
 log = logging.getLogger("tickwork.ledger")
 

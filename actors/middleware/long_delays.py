@@ -3,7 +3,7 @@
 Dramatiq keeps a delayed message unacknowledged in memory until its `eta`; RabbitMQ closes a channel
 that holds one past `consumer_timeout`. A message due later than the hold limit is held only that
 long: its real due time goes to `due_at_ms`, and the broker parks it again when it is released (see
-`services.delays` and `TickworkBroker.enqueue`).
+`services.engine.delays` and `TickworkBroker.enqueue`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from dramatiq.common import current_millis
 from dramatiq.middleware import Middleware
 
-from services.delays import DUE_AT
+from services.engine.delays import DUE_AT
 
 
 class LongDelays(Middleware):

@@ -26,8 +26,8 @@ from actors.middleware.scheduled_runs import OUTDATED
 from actors.middleware.tally import Flusher, Histogram, Layout, Tally
 from actors.timetable import JOB_NAMES
 from services.contract import CONTRACT
+from services.engine.topology import QUEUES
 from services.errors import TaskCancelled
-from services.topology import QUEUES
 
 # Dramatiq's own buckets for dramatiq_message_duration_milliseconds (+Inf is implied).
 DRAMATIQ_MS_BUCKETS = (

@@ -13,8 +13,8 @@ from typing import Any
 from dramatiq.errors import Retry
 from dramatiq.middleware import Middleware
 
+from services.engine.retry_policy import RetryPolicy
 from services.errors import NonRetryableError, RateLimited, TaskCancelled
-from services.retry_policy import RetryPolicy
 
 log = logging.getLogger("tickwork.retries")
 # The longest a provider's Retry-After can push a retry back (Stooq's daily limit lasts until midnight).

@@ -22,10 +22,10 @@ from services.api.routes import dead_letters, jobs, market, notifications, queue
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
 from services.api.tokens import TokenNotFound
-from services.client import TickworkClient
+from services.engine.client import TickworkClient
+from services.engine.health import check_broker, check_database
+from services.engine.ledger.tasks import TaskNotCancellable, TaskNotFound
 from services.errors import MessageRejected, PortfolioNotFound, PublishFailed, TickworkError
-from services.health import check_broker, check_database
-from services.ledger.tasks import TaskNotCancellable, TaskNotFound
 from services.notifications.admin import PreferenceInvalid, RecipientNotFound, RuleNotFound
 from services.scheduling.store import JobNotFound
 from services.settings import Settings

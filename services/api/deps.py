@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from services.api.tokens import Caller, InvalidToken, Scope, authenticate
-from services.client import TickworkClient
+from services.engine.client import TickworkClient
 from services.settings import Settings
 from services.storage.db import session_scope
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.ledger.states import TaskState
-from services.priority import Priority
+from services.engine.ledger.states import TaskState
+from services.engine.priority import Priority
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL text cannot hold NUL)
 

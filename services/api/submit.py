@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from services.api.schemas import TaskCreate, TaskCreated
 from services.api.tokens import Caller
-from services.client import TickworkClient
+from services.engine.client import TickworkClient
+from services.engine.ledger.states import TaskState
 from services.errors import MessageRejected, PublishFailed, TickworkError
-from services.ledger.states import TaskState
 from services.storage.db import as_utc, session_scope
 from services.storage.models import IdempotencyKey
 

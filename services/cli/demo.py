@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from services.client import TickworkClient
+from services.engine.client import TickworkClient
 from services.errors import TickworkError
 from services.portfolio.seed import seed_demo
 from services.settings import Settings

@@ -10,8 +10,8 @@ import click
 
 from services.cli.output import emit, emit_one
 from services.cli.settings import Failure, settings_or_exit
-from services.dead_letters import DeadLetters, Selector
-from services.topology import QUEUES
+from services.engine.dead_letters import DeadLetters, Selector
+from services.engine.topology import QUEUES
 
 COLUMNS = ("queue", "message_id", "actor", "reason", "attempts", "dead_lettered_at", "error")
 

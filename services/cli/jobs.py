@@ -72,7 +72,7 @@ def jobs_resume(name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def jobs_trigger(name: str, as_json: bool) -> None:
     """Send one run of NAME now, whatever its schedule (and even while paused)."""
-    from services.client import TickworkClient
+    from services.engine.client import TickworkClient
     from services.scheduling.control import trigger_job
 
     settings = settings_or_exit()

@@ -67,7 +67,7 @@ def send(
     actor: str, kwargs: tuple[str, ...], json_kwargs: str | None, priority: str | None, delay: float | None
 ) -> None:
     """Send one message to ACTOR through the client, as another service would."""
-    from services.client import TickworkClient
+    from services.engine.client import TickworkClient
 
     arguments = parse_kwargs(kwargs, json_kwargs)
     settings = settings_or_exit()
@@ -175,7 +175,7 @@ register_shortcuts(main)
 @main.command()
 def check() -> None:
     """Validate the settings and reach RabbitMQ and the database; exit 1 if one is not ready."""
-    from services.health import check_broker, check_database
+    from services.engine.health import check_broker, check_database
 
     settings = settings_or_exit()
     results = {"broker": check_broker(settings.rabbitmq_url), "database": check_database(settings.database_url)}

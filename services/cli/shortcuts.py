@@ -17,7 +17,7 @@ priority_option = click.option("--priority", type=click.Choice(["critical", "hig
 
 
 def _send(actor: str, kwargs: dict[str, Any], priority: str | None, as_json: bool) -> None:
-    from services.client import TickworkClient
+    from services.engine.client import TickworkClient
 
     settings = settings_or_exit()
     with TickworkClient(settings=settings, ledger_url=settings.database_url) as client:

@@ -8,9 +8,9 @@ import click
 
 from services.cli.output import emit, emit_one
 from services.cli.settings import Failure, settings_or_exit
+from services.engine.ledger import tasks as ledger
+from services.engine.ledger.states import TaskState
 from services.errors import TickworkError
-from services.ledger import tasks as ledger
-from services.ledger.states import TaskState
 from services.storage.db import session_scope
 
 TASK_COLUMNS = ("message_id", "actor", "queue", "state", "attempts", "progress", "created_at", "finished_at")
@@ -81,7 +81,7 @@ def logs(task_id: str) -> None:
 @click.argument("task_id")
 def cancel(task_id: str) -> None:
     """Cancel a pending task (skipped when delivered) or a running one (interrupted)."""
-    from services.cancellation import cancel_task
+    from services.engine.cancellation import cancel_task
 
     settings = settings_or_exit()
     try:
@@ -107,7 +107,7 @@ def purge(older_than_days: float | None) -> None:
 @json_option
 def workers(as_json: bool) -> None:
     """Worker processes: alive, dead (silent too long) or stopped in the last hour."""
-    from services.workers_registry import list_workers, worker_status
+    from services.engine.workers import list_workers, worker_status
 
     settings = settings_or_exit()
     now = datetime.now(UTC)

@@ -23,9 +23,9 @@ from datetime import datetime
 from typing import Any
 
 from services.contract.spec import ActorSpec
+from services.engine.priority import Priority
+from services.engine.retry_policy import RetryPolicy
 from services.errors import MessageRejected, PayloadInvalid
-from services.priority import Priority
-from services.retry_policy import RetryPolicy
 
 ENVELOPE_FIELDS = {
     "queue_name": str,

@@ -8,7 +8,7 @@ from typing import Any
 
 from services.contract import CONTRACT, Contract
 from services.contract.envelope import ENVELOPE_FIELDS
-from services.priority import MAX_PRIORITY, Priority
+from services.engine.priority import MAX_PRIORITY, Priority
 
 _JSON_TYPES = {str: "string", list: "array", dict: "object", int: "integer"}
 

@@ -9,8 +9,8 @@ from pydantic import Field
 
 from services.contract.fields import Id
 from services.contract.spec import ActorSpec, Payload
-from services.priority import Priority
-from services.task_classes import MAINTENANCE, REPORTS
+from services.engine.priority import Priority
+from services.engine.task_classes import MAINTENANCE, REPORTS
 
 DataKind = Literal["intraday_bars", "daily_bars", "task_ledger", "task_logs", "notifications", "snapshots"]
 

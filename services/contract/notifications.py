@@ -9,7 +9,7 @@ from pydantic import AnyHttpUrl, Field, field_validator
 
 from services.contract.fields import EmailAddress, Id
 from services.contract.spec import ActorSpec, NoArguments, Payload
-from services.priority import Priority
+from services.engine.priority import Priority
 
 Severity = Literal["info", "warning", "critical"]
 OUTBOX = "delivered through the outbox keyed by message id: a redelivery is not sent twice"

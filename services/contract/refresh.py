@@ -9,7 +9,7 @@ from pydantic import Field
 
 from services.contract.fields import Id, Symbol, Symbols
 from services.contract.spec import ActorSpec, Payload
-from services.task_classes import REFRESH
+from services.engine.task_classes import REFRESH
 
 Interval = Literal["1m", "5m", "15m", "1h", "1d", "1wk"]
 AssetClass = Literal["equity", "etf", "crypto", "fx", "index"]

@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from services.engine.priority import Priority
+from services.engine.retry_policy import RetryPolicy
+from services.engine.task_classes import DEFAULT, TaskClass
+from services.engine.topology import QUEUES
 from services.errors import PayloadInvalid
-from services.priority import Priority
-from services.retry_policy import RetryPolicy
-from services.task_classes import DEFAULT, TaskClass
-from services.topology import QUEUES
 
 _UNSET: Any = object()
 

@@ -6,8 +6,8 @@ from pydantic import Field
 
 from services.contract.fields import Id
 from services.contract.spec import ActorSpec, NoArguments, Payload
-from services.priority import Priority
-from services.task_classes import DEFAULT, REALTIME
+from services.engine.priority import Priority
+from services.engine.task_classes import DEFAULT, REALTIME
 
 
 class ProcessOrders(Payload):

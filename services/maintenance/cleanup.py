@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Float, Numeric, Table, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.ledger.states import FINAL
+from services.engine.ledger.states import FINAL
+from services.engine.progress import NullReporter, ProgressReporter
 from services.maintenance.databases import engine_of
-from services.reporting import NullReporter, ProgressReporter
 from services.storage.db import make_engine
 from services.storage.models import metadata
 

@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
+from services.engine.progress import NullReporter, ProgressReporter
 from services.errors import NotSupported, ProviderError, RateLimited, UnknownSymbol
 from services.market_data.bars import default_start, upsert_actions, upsert_bars
 from services.market_data.instruments import find_instruments, mark_unknown
 from services.market_data.providers.base import History, Provider
-from services.reporting import NullReporter, ProgressReporter
 from services.storage.db import session_scope
 from services.storage.models import Instrument
 

@@ -17,10 +17,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from services.engine.progress import NullReporter, ProgressReporter
 from services.errors import ProviderError, UnknownSymbol
 from services.market_data.instruments import PriceUpdate, Target, mark_unknown, record_checks, record_prices, targets
 from services.market_data.providers.base import Provider, QuoteBatch
-from services.reporting import NullReporter, ProgressReporter
 from services.storage.db import session_scope
 
 log = logging.getLogger("tickwork.market_data")

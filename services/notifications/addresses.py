@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 
+from services.engine.ledger.redaction import REDACTED
 from services.errors import DeliveryFailed, NotificationInvalid
-from services.ledger.redaction import REDACTED
 from services.notifications.redaction import redact_url
 from services.storage.db import session_scope
 from services.storage.models import Notification, NotificationRecipient, Task

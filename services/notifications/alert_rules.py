@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from services.alerts import open_alert, raise_alert, resolve_alert
 from services.notifications.alert_checks import CHECKS, KINDS, Finding, Rule, Scope
+from services.notifications.alert_records import open_alert, raise_alert, resolve_alert
 from services.notifications.dispatch import AlertNotice
 from services.scheduling.jobs import Job
 from services.storage.db import as_utc

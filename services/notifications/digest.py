@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, or_, select
 
-from services.ledger.states import TaskState
+from services.engine.ledger.states import TaskState
 from services.notifications.dispatch import Operators
 from services.notifications.outbox import Outgoing, enqueue, outbox_key
 from services.notifications.templates import SafeHtml

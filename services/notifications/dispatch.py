@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
-from services.alerts import open_alerts
+from services.notifications.alert_records import open_alerts
 from services.notifications.outbox import Outgoing, enqueue, outbox_key
 from services.notifications.redaction import URL_CHANNELS, redact_address
 from services.notifications.slack import slack_message

@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from services.engine.progress import NullReporter, ProgressReporter, stop_if_cancelled
 from services.portfolio import performance as perf
 from services.portfolio.snapshots import SNAPSHOTS, market_day
-from services.reporting import NullReporter, ProgressReporter, stop_if_cancelled
 from services.storage.db import as_utc, make_engine
 from services.storage.models import DailyBar, Instrument, Portfolio, PortfolioMetrics
 from services.storage.upsert import dialect_insert

@@ -20,9 +20,9 @@ from decimal import Decimal, localcontext
 
 from sqlmodel import Session, col, select
 
+from services.engine.progress import NullReporter, ProgressReporter, stop_if_cancelled
 from services.errors import PortfolioNotFound, TradeHistoryInvalid
 from services.portfolio.money import WIDE, ZERO, money, price
-from services.reporting import NullReporter, ProgressReporter, stop_if_cancelled
 from services.storage.db import session_scope
 from services.storage.models import CashFlow, Portfolio, Position, Trade
 

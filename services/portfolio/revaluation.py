@@ -18,8 +18,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from services.engine.progress import NullReporter, ProgressReporter, stop_if_cancelled
 from services.portfolio.valuation import Holding, PortfolioValue, value_portfolio
-from services.reporting import NullReporter, ProgressReporter, stop_if_cancelled
 from services.storage.bulk_update import bulk_update
 from services.storage.db import as_utc, make_engine
 from services.storage.models import Instrument, Portfolio, Position

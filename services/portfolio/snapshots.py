@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from services.engine.progress import NullReporter, ProgressReporter
 from services.errors import NonRetryableError
 from services.portfolio.money import money
 from services.portfolio.revaluation import PORTFOLIOS, POSITIONS, revalue_portfolios
-from services.reporting import NullReporter, ProgressReporter
 from services.scheduling.market_hours import NEW_YORK
 from services.storage.db import make_engine
 from services.storage.models import CashFlow, PortfolioSnapshot

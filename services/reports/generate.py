@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from services.engine.progress import NullReporter, ProgressReporter, stop_if_cancelled
 from services.errors import PortfolioNotFound, TickworkError
 from services.portfolio.snapshots import SNAPSHOTS, day_bounds, market_day
-from services.reporting import NullReporter, ProgressReporter, stop_if_cancelled
 from services.reports.csv import render_csv
 from services.reports.figures import (
     CashMove,

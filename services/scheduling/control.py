@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.client import Send, SentMessage, TickworkClient
 from services.contract.envelope import ScheduleStamp
+from services.engine.client import Send, SentMessage, TickworkClient
 from services.scheduling import store
 from services.storage.db import session_scope
 from services.storage.models import ScheduledJob

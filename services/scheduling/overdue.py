@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from services.alerts import raise_alert, resolve_alert
+from services.notifications.alert_records import raise_alert, resolve_alert
 from services.scheduling.jobs import Job
 from services.scheduling.market_hours import NYSE, NyseCalendar
 from services.scheduling.store import last_successes

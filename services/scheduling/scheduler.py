@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from services.client import Send, SentMessage
 from services.contract import CONTRACT
 from services.contract.envelope import ScheduleStamp
+from services.engine.client import Send, SentMessage
+from services.engine.ledger.tasks import record_skipped
 from services.errors import MessageRejected, PublishFailed
-from services.ledger.tasks import record_skipped
 from services.scheduling import store
 from services.scheduling.jobs import Job
 from services.scheduling.market_hours import NYSE, NyseCalendar

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from services.engine.ledger.states import TaskState
 from services.errors import TickworkError
-from services.ledger.states import TaskState
 from services.scheduling.jobs import Job
 from services.storage.db import as_utc
 from services.storage.models import ScheduledJob, ScheduledRun, Task

@@ -84,7 +84,7 @@ def test_progress_and_log_lines_land_on_the_row_bounded(start_workers, client, d
     during = wait_for(lambda: (t := row(database_url, sent.message_id)) and 0 < t.progress < 1 and t, 10, "progress")
     assert during.state == "running" and during.current_step.startswith("step ")
     wait_state(database_url, sent.message_id, "completed")
-    from services.ledger.tasks import task_log
+    from services.engine.ledger.tasks import task_log
     from services.storage.db import session_scope
 
     with session_scope(database_url) as session:
@@ -96,7 +96,7 @@ def test_progress_and_log_lines_land_on_the_row_bounded(start_workers, client, d
 def test_cancelled_pending_task_is_skipped_by_every_worker(
     start_workers, client, rabbit, database_url, worker_env, probe_log
 ):
-    from services.cancellation import cancel_task
+    from services.engine.cancellation import cancel_task
 
     # Given two worker processes and a task waiting its turn
     start_workers(queues=["refresh"], processes=2, threads=2)
@@ -113,7 +113,7 @@ def test_cancelled_pending_task_is_skipped_by_every_worker(
 
 
 def test_cancellation_survives_a_worker_restart(start_workers, client, rabbit, database_url, worker_env, probe_log):
-    from services.cancellation import cancel_task
+    from services.engine.cancellation import cancel_task
 
     # Given a task sent while no worker runs, and cancelled while still no worker runs
     sent = client.send("probe_record", {"tag": "cancelled-offline"})
@@ -131,7 +131,7 @@ def test_cancellation_survives_a_worker_restart(start_workers, client, rabbit, d
 def test_cancelled_running_30_second_task_stops_within_2_seconds(
     start_workers, client, database_url, worker_env, probe_log, rabbit, actor
 ):
-    from services.cancellation import cancel_task
+    from services.engine.cancellation import cancel_task
 
     start_workers(queues=["refresh"], processes=2, threads=2)
     sent = client.send(actor, {"tag": "long", "seconds": 30})
@@ -147,8 +147,8 @@ def test_cancelled_running_30_second_task_stops_within_2_seconds(
 
 
 def test_workers_register_heartbeat_and_are_marked_stopped(start_workers, database_url):
+    from services.engine.workers import list_workers
     from services.storage.db import session_scope
-    from services.workers_registry import list_workers
 
     group = start_workers(queues=["refresh", "orders"], processes=2, threads=1, TICKWORK_HEARTBEAT_SECONDS="0.2")
 
@@ -174,7 +174,7 @@ def row_worker(database_url, worker_id):
 
 
 def test_dead_letter_replay_of_one_and_of_all_of_an_actor(start_workers, client, rabbit, database_url, worker_env):
-    from services.dead_letters import DeadLetters, Selector
+    from services.engine.dead_letters import DeadLetters, Selector
 
     start_workers(queues=["refresh"])
     # Given three dead letters of probe_fatal and one of probe_flaky

@@ -54,7 +54,7 @@ def test_cleanup_old_data_runs_and_the_cli_restores_its_archive(start_workers, c
     import subprocess
     from datetime import UTC, datetime, timedelta
 
-    from services.ledger.tasks import record_submitted
+    from services.engine.ledger.tasks import record_submitted
     from services.storage.models import Task
     from tests.support.workers import ROOT
 

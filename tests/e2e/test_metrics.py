@@ -120,7 +120,7 @@ def scheduler_metric_names(database_url: str) -> set[str]:
     from prometheus_client import generate_latest
 
     from actors.timetable import TIMETABLE
-    from services.ledger.tasks import record_submitted
+    from services.engine.ledger.tasks import record_submitted
     from services.scheduling import store
     from services.scheduling.metrics import SchedulerMetrics
     from services.scheduling.scheduler import Scheduler

@@ -7,7 +7,7 @@ import time
 import pytest
 
 import tests.support.probe_contract  # noqa: F401  (the probes' contract entries)
-from services.client import Send, TickworkClient
+from services.engine.client import Send, TickworkClient
 from services.settings import Settings
 from tests.support.workers import read_probe_log, wait_for
 

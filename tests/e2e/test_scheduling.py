@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from services.client import Send
 from services.contract.envelope import ScheduleStamp
+from services.engine.client import Send
 from services.storage.db import session_scope
 from services.storage.models import ScheduledRun, Task
 from tests.support.ledger import wait_state

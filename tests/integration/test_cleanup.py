@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from services.ledger.tasks import record_submitted
+from services.engine.ledger.tasks import record_submitted
 from services.maintenance import cleanup as cleanup_module
 from services.maintenance.cleanup import cleanup_old_data, default_policies, restore_archive
 from services.storage.db import as_utc, session_scope

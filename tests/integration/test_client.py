@@ -83,11 +83,11 @@ def test_no_confirmed_send_is_lost_across_a_broker_restart(broker_to_itself, cli
 
 
 def test_send_many_confirms_every_message_and_validates_all_first(rabbit_url, rabbit):
-    from services.client import TickworkClient
+    from services.engine.client import TickworkClient
     from services.settings import Settings
 
     client = TickworkClient(settings=Settings(rabbitmq_url=rabbit_url), url=rabbit_url)
-    from services.client import Send
+    from services.engine.client import Send
 
     with pytest.raises(PayloadInvalid):
         client.send_many([Send("probe_record", {"tag": "ok"}), Send("probe_record", {"tag": 5})])

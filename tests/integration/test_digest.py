@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from services.alerts import raise_alert, resolve_alert
-from services.ledger.tasks import record_submitted
+from services.engine.ledger.tasks import record_submitted
+from services.notifications.alert_records import raise_alert, resolve_alert
 from services.notifications.digest import build_digest, plan_digests
 from services.notifications.dispatch import Operators
 from services.notifications.email import EmailChannel, SmtpConfig, SmtpMailer

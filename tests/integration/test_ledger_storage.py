@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.ledger.batch import LogLimits
-from services.ledger.tasks import (
+from services.engine.ledger.batch import LogLimits
+from services.engine.ledger.tasks import (
     TaskNotCancellable,
     get_task,
     purge_finished,
@@ -15,10 +15,10 @@ from services.ledger.tasks import (
     request_cancel,
     task_log,
 )
-from services.ledger.writer import LedgerWriter
+from services.engine.ledger.writer import LedgerWriter
+from services.engine.workers import reconcile_dead_workers, register
 from services.storage.db import session_scope
 from services.storage.models import WorkerProcess
-from services.workers_registry import reconcile_dead_workers, register
 
 pytestmark = pytest.mark.parametrize(
     "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from services.engine.ledger.tasks import record_submitted
 from services.errors import TickworkError
-from services.ledger.tasks import record_submitted
 from services.maintenance.backups import (
     BackupVerificationFailed,
     create_backup,

@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from services.queue_stats import queue_stats
+from services.engine.queue_stats import queue_stats
 
 pytestmark = pytest.mark.rabbitmq
 

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from actors.timetable import TIMETABLE
-from services.ledger.states import TaskState
-from services.ledger.tasks import get_task, record_submitted
+from services.engine.ledger.states import TaskState
+from services.engine.ledger.tasks import get_task, record_submitted
 from services.scheduling import store
 from services.scheduling.cadence import Cron
 from services.scheduling.control import pause_job, resume_job

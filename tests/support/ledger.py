@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.ledger.tasks import TaskFilter, count_tasks, list_tasks
+from services.engine.ledger.tasks import TaskFilter, count_tasks, list_tasks
 from services.storage.db import session_scope
 from services.storage.models import Task
 from tests.support.workers import wait_for

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.contract import CONTRACT, ActorSpec, Payload
-from services.priority import Priority
-from services.retry_policy import RetryPolicy
+from services.engine.priority import Priority
+from services.engine.retry_policy import RetryPolicy
 
 FAST_RETRY = RetryPolicy(max_retries=2, first_delay_s=0.5, max_delay_s=2.0, jitter=0.0)
 

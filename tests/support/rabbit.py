@@ -13,8 +13,8 @@ from urllib.parse import quote
 import pika
 import pika.exceptions
 
-from services.client import declare_topology
-from services.topology import QUEUES, dead_letter_queue, delay_queue
+from services.engine.client import declare_topology
+from services.engine.topology import QUEUES, dead_letter_queue, delay_queue
 
 BASE_URL = "amqp://guest:guest@127.0.0.1:5672"
 

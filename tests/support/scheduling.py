@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from periodiq import cron
 
-from services.client import Send, SentMessage
 from services.contract import CONTRACT
+from services.engine.client import Send, SentMessage
 from services.errors import PublishFailed
 from services.scheduling.cadence import Cron
 from services.scheduling.jobs import Job, MarketGate

@@ -7,9 +7,9 @@ import pytest
 from services.contract import CONTRACT, ActorSpec, Contract, Payload
 from services.contract.envelope import check_envelope, new_message
 from services.contract.export import envelope_schema, export_schemas
+from services.engine.priority import Priority
+from services.engine.topology import QUEUES
 from services.errors import MessageRejected, PayloadInvalid, UnknownActor
-from services.priority import Priority
-from services.topology import QUEUES
 
 DESIGN = Path(__file__).resolve().parents[3] / "shared" / "DESIGN.md"
 

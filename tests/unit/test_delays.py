@@ -1,4 +1,4 @@
-from services.delays import DUE_AT, parked_options, remaining_ms
+from services.engine.delays import DUE_AT, parked_options, remaining_ms
 
 
 def test_short_delay_is_parked_until_due():

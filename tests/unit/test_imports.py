@@ -22,6 +22,6 @@ def test_import_actors_leaves_prometheus_client_for_the_worker_to_load():
 
 def test_services_do_not_import_dramatiq_or_periodiq():
     modules = imported_after(
-        "import services.client, services.scheduling.scheduler, services.scheduling.control, services.cli.main"
+        "import services.engine.client, services.scheduling.scheduler, services.scheduling.control, services.cli.main"
     )
     assert not {"dramatiq", "periodiq", "actors"} & modules

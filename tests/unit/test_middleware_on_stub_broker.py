@@ -13,8 +13,8 @@ from actors.middleware.age_limit import AgeLimit
 from actors.middleware.retries import RetryPolicyMiddleware
 from actors.middleware.validation import PayloadValidation
 from services.contract import ActorSpec, Contract, Payload
+from services.engine.retry_policy import RetryPolicy
 from services.errors import NonRetryableError, TaskCancelled
-from services.retry_policy import RetryPolicy
 
 
 class Numbers(Payload):

@@ -1,5 +1,5 @@
-from services.priority import MAX_PRIORITY, Priority
-from services.topology import canonical_queue, dead_letter_queue, delay_queue, work_queue_arguments
+from services.engine.priority import MAX_PRIORITY, Priority
+from services.engine.topology import canonical_queue, dead_letter_queue, delay_queue, work_queue_arguments
 
 
 def test_levels_map_to_amqp_numbers_and_missing_priority_is_low():

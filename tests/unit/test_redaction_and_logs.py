@@ -1,5 +1,5 @@
-from services.ledger.batch import LogLimits
-from services.ledger.redaction import redact
+from services.engine.ledger.batch import LogLimits
+from services.engine.ledger.redaction import redact
 
 
 def test_secret_looking_keys_are_redacted_at_any_depth():

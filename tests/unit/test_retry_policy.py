@@ -2,8 +2,8 @@ import random
 
 import pytest
 
-from services.retry_policy import RetryPolicy
-from services.task_classes import DEFAULT, MAINTENANCE, REFRESH, REPORTS
+from services.engine.retry_policy import RetryPolicy
+from services.engine.task_classes import DEFAULT, MAINTENANCE, REFRESH, REPORTS
 
 
 def test_default_policy_is_design_md_3_retries_60s_first_exponential_capped_at_3600s():

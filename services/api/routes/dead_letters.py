@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query
 
 from services.api.deps import Admin, Config, Reader
 from services.api.schemas import DeadLetterAction, DeadLetterDetail, DeadLetterOut, DeadLetterSelection
-from services.dead_letters import DeadLetter, DeadLetters, Selector
-from services.ledger.redaction import redact
-from services.topology import QUEUES
+from services.engine.dead_letters import DeadLetter, DeadLetters, Selector
+from services.engine.ledger.redaction import redact
+from services.engine.topology import QUEUES
 
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from services.api.deps import Config, Reader
 from services.api.schemas import Queue
-from services.queue_stats import queue_stats
+from services.engine.queue_stats import queue_stats
 
 router = APIRouter(prefix="/api/v1/queues", tags=["queues"])
 

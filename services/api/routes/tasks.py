@@ -22,15 +22,15 @@ from services.api.schemas import (
 )
 from services.api.submit import submit
 from services.api.tokens import Caller
-from services.cancellation import cancel_task
-from services.client import TickworkClient
 from services.contract.fields import Id
 from services.contract.refresh import CreatePortfolioSnapshot, FetchAssetInfo, FetchMarketData
-from services.ledger import tasks as ledger
-from services.ledger.states import WAITING, TaskState
+from services.engine.cancellation import cancel_task
+from services.engine.client import TickworkClient
+from services.engine.ledger import tasks as ledger
+from services.engine.ledger.states import WAITING, TaskState
+from services.engine.workers import list_workers, worker_status
 from services.settings import Settings
 from services.storage.models import Task
-from services.workers_registry import list_workers, worker_status
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 IdempotencyKey = Annotated[

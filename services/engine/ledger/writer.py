@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from services.ledger.batch import Batch, LogLimits
+from services.engine.ledger.batch import Batch, LogLimits
 from services.storage.db import make_engine
 
 log = logging.getLogger("tickwork.ledger")

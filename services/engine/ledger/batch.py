@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, Integer, bindparam, case, literal_column, select, update
 from sqlalchemy.engine import Connection
 
-from services.ledger.states import WAITING
+from services.engine.ledger.states import WAITING
 from services.storage.models import Task
 from services.storage.upsert import dialect_insert
 

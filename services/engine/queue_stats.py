@@ -16,7 +16,7 @@ import pika
 import pika.exceptions
 import requests
 
-from services.topology import QUEUES, dead_letter_queue, delay_queue
+from services.engine.topology import QUEUES, dead_letter_queue, delay_queue
 
 MANAGEMENT_TIMEOUT_S = 5.0
 log = logging.getLogger("tickwork.queues")

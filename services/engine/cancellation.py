@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pika
 import pika.exceptions
 
-from services.ledger.tasks import request_cancel
+from services.engine.ledger.tasks import request_cancel
 from services.storage.db import session_scope
 from services.storage.models import Task
 

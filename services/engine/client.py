@@ -21,14 +21,20 @@ from typing import Any
 import pika
 import pika.exceptions
 
-from services.confirms import ConfirmedPublisher, ConfirmTimeout
 from services.contract import CONTRACT, Contract
 from services.contract.envelope import ScheduleStamp, encode, new_message
-from services.delays import parked_options
+from services.engine.confirms import ConfirmedPublisher, ConfirmTimeout
+from services.engine.delays import parked_options
+from services.engine.priority import Priority
+from services.engine.topology import (
+    QUEUES,
+    dead_letter_queue,
+    dead_letter_queue_arguments,
+    delay_queue,
+    work_queue_arguments,
+)
 from services.errors import PublishFailed
-from services.priority import Priority
 from services.settings import Settings, get_settings
-from services.topology import QUEUES, dead_letter_queue, dead_letter_queue_arguments, delay_queue, work_queue_arguments
 
 log = logging.getLogger("tickwork.client")
 
@@ -210,7 +216,7 @@ class TickworkClient:
     def _record_pending(self, outgoing: list[_Outgoing]) -> None:
         # After the confirms: a row never claims a task that was not sent. A worker that got there
         # first keeps its row (insert-or-ignore).
-        from services.ledger.tasks import record_submitted
+        from services.engine.ledger.tasks import record_submitted
         from services.storage.db import session_scope
 
         assert self._ledger_url is not None

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 
+from services.engine.ledger.redaction import redact
+from services.engine.ledger.states import CANCELLABLE, FINAL, WAITING, TaskState
 from services.errors import TickworkError
-from services.ledger.redaction import redact
-from services.ledger.states import CANCELLABLE, FINAL, WAITING, TaskState
 from services.storage.models import Task
 from services.storage.upsert import dialect_insert
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.retry_policy import RetryPolicy
+from services.engine.retry_policy import RetryPolicy
 
 
 @dataclass(frozen=True)

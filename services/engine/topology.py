@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.priority import MAX_PRIORITY
+from services.engine.priority import MAX_PRIORITY
 
 QUEUES = ("orders", "refresh", "bots", "maintenance", "notifications")
 

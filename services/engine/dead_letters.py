@@ -19,10 +19,10 @@ import pika
 from sqlalchemy import update
 from sqlmodel import col
 
-from services.ledger.states import TaskState
+from services.engine.ledger.states import TaskState
+from services.engine.topology import QUEUES, dead_letter_queue
 from services.storage.db import session_scope
 from services.storage.models import DeadLetterAction, Task
-from services.topology import QUEUES, dead_letter_queue
 
 # Options a worker adds while trying a message; a replay starts from a clean slate.
 _WORKER_OPTIONS = {

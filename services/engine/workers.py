@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from services.ledger.states import TaskState
+from services.engine.ledger.states import TaskState
 from services.storage.db import as_utc
 from services.storage.models import Task, WorkerProcess
 
