@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -62,6 +63,21 @@ def session_scope(url: str) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class SessionFactory(Protocol):
+    """Opens one unit of work: a session that commits on success and rolls back on error.
+
+    What a use case takes when it needs several transactions (one per batch, none held open across
+    HTTP); a use case that needs one transaction takes the `session` itself.
+    """
+
+    def __call__(self) -> AbstractContextManager[Session]: ...
+
+
+def session_factory(url: str) -> SessionFactory:
+    """The factory of `url`'s database, built once by a composition root (CLI, API, worker start-up)."""
+    return partial(session_scope, url)
 
 
 def as_utc(value: datetime) -> datetime:
