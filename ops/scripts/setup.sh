@@ -16,3 +16,4 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   .venv/bin/python -m pip install --quiet -e ".[$EXTRAS]" >&2
   echo "$WANT" > "$STAMP"
 fi
+

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash ops/scripts/setup.sh
+bash ops/scripts/test-packages.sh
 bash ops/scripts/ensure-services.sh
 .venv/bin/ruff check actors services tests bench
 .venv/bin/ruff format --check actors services tests bench

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages that tests need beside Python's, installed when missing. Used by ops/scripts/test.sh.
+set -euo pipefail
+
+# promtool checks the Prometheus config and unit-tests the alert
+# rules), installed when missing; `apt-get update` first, since a new machine has no package lists.
+need_debian() {  # command package
+  command -v "$1" >/dev/null && return 0
+  if ! command -v apt-get >/dev/null || [ "$(id -u)" != 0 ]; then
+    echo "setup: $1 is missing; install the Debian package $2 (apt-get install $2)" >&2; exit 1
+  fi
+  if [ -z "${APT_UPDATED:-}" ]; then
+    echo "setup: apt-get update" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || { echo "setup: apt-get update failed" >&2; exit 1; }
+    APT_UPDATED=1
+  fi
+  echo "setup: installing $2 (for $1)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2 \
+    || { echo "setup: apt-get install $2 failed; install it by hand" >&2; exit 1; }
+}
+need_debian promtool prometheus
