@@ -25,7 +25,7 @@ from dramatiq.errors import ActorNotFound, ConnectionClosed
 from dramatiq.message import Message
 from dramatiq.middleware import Middleware, MiddlewareError
 
-from actors.encoder import REJECTED_BODY, REJECTION
+from actors.encoder import REJECTED_ACTOR, REJECTED_BODY, REJECTION
 from services.engine.delays import DUE_AT, parked_options, remaining_ms
 from services.engine.priority import MAX_PRIORITY
 from services.engine.topology import dead_letter_queue, dead_letter_queue_arguments, work_queue_arguments
@@ -174,8 +174,24 @@ class DeadLetteringConsumer(_RabbitmqConsumer):
         self._finished: list[int] = []
         self._ack_scheduled = False
 
+        # The properties of the delivery being decoded: a body that is not a message still came from
+        # this queue, and its sender may have set the AMQP message_id the ledger should key it by.
+        self._properties: Any = None
+        self.iterator = self._remember_properties(self.iterator)
+
+    def _remember_properties(self, deliveries: Any) -> Any:
+        for method, properties, body in deliveries:
+            self._properties = properties
+            yield method, properties, body
+
     def __next__(self) -> Any:
-        return _pin_fields(super().__next__())
+        proxy = super().__next__()
+        if proxy is not None and proxy._message.actor_name == REJECTED_ACTOR:
+            sent_id = getattr(self._properties, "message_id", None)
+            proxy._message = proxy._message.copy(
+                queue_name=self.queue_name, message_id=str(sent_id)[:128] if sent_id else proxy._message.message_id
+            )
+        return _pin_fields(proxy)
 
     def ack(self, message: Any) -> None:
         """Acknowledge after processing, as Dramatiq does, but batched: Dramatiq wakes the connection's

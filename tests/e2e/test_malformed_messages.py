@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.support.envelopes import raw_body
+from tests.support.ledger import wait_state
 from tests.support.rabbit import decode
 from tests.support.workers import read_probe_log, wait_for
 
@@ -71,3 +72,17 @@ def test_rejection_reason_names_the_bad_field(start_workers, rabbit):
     [(properties, _)] = rabbit.dead_letters("refresh")
     assert "tag" in properties.headers["x-tickwork-error"]
     assert "valid string" in properties.headers["x-tickwork-error"]
+
+
+def test_an_unreadable_body_is_recorded_under_its_amqp_message_id_and_queue(start_workers, rabbit, database_url):
+    # Given a worker, and a sender that set the AMQP message_id property on a body that is not JSON
+    start_workers(queues=["refresh"])
+    rabbit.publish_raw("refresh", b'{"queue_name": "refresh", "actor_name": ', message_id="sender-id-17")
+    rabbit.publish_raw("refresh", b"no id at all")
+    # Then the ledger row is keyed by the sender's id, on the queue it was consumed from
+    task = wait_state(database_url, "sender-id-17", "failed")
+    assert task.queue == "refresh"
+    assert task.error_type == "undecodable" or "undecodable" in (task.error_message or "")
+    # ... and the headers of the dead letter name that queue too
+    wait_for(lambda: rabbit.depth("refresh.XQ") == 2, 5, "both dead letters")
+    assert {p.headers["x-tickwork-queue"] for p, _ in rabbit.dead_letters("refresh")} == {"refresh"}

@@ -80,8 +80,11 @@ class Rabbit:
         self.channel = self.connection.channel()
         return found
 
-    def publish_raw(self, queue: str, body: bytes, *, priority: int | None = None) -> None:
-        self.channel.basic_publish("", queue, body, pika.BasicProperties(delivery_mode=2, priority=priority))
+    def publish_raw(
+        self, queue: str, body: bytes, *, priority: int | None = None, message_id: str | None = None
+    ) -> None:
+        properties = pika.BasicProperties(delivery_mode=2, priority=priority, message_id=message_id)
+        self.channel.basic_publish("", queue, body, properties)
 
 
 def decode(body: bytes) -> dict[str, Any]:
