@@ -168,10 +168,20 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         declare_notification_series()  # the notification series, at 0 before any send
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
-        # Every series exists from the start at 0, so that rate() and increase() see the first event.
+        # Every series exists from the start at 0, so that rate() and increase() see the first event
+        # (a counter born at 1 has no earlier sample to increase from).
         for actor in broker.actors.values():
             self._series(actor)
+            self._dramatiq_series(actor.queue_name, actor.actor_name)
+        for queue, actor, reason in dead_letter_series(broker.actors.values()):
+            self.dead_letters.labels(queue, actor, reason)
         self.flusher.start()
+
+    def _dramatiq_series(self, queue: str, actor: str) -> None:
+        self._write_dramatiq((queue, actor), DRAMATIQ_LAYOUT.new_row())
+        for counter in (self.total_retried_messages, self.total_rejected_messages):
+            counter.labels(queue, actor)
+        self.inprogress_delayed_messages.labels(queue, actor)
 
     def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
         self.flusher.stop()  # before Dramatiq marks this process dead
@@ -271,6 +281,24 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
             super().after_nack(broker, message)
         record = message.options.get("dead_letter") or message.options.get(REJECTION) or {}
         self.dead_letters.labels(*_labels(message), record.get("reason", "failed")).inc()
+
+
+# Why a message is dead-lettered (actors/rabbitmq.py: dead_letter_record), by who can be labelled with it.
+ACTOR_REASONS = ("failed", "retries_exhausted", "invalid_payload", "rejected")
+UNNAMED_REASONS = ("unknown_actor", "undecodable", "malformed_envelope", "oversized")
+
+
+def dead_letter_series(actors: Any) -> list[tuple[str, str, str]]:
+    """Every (queue, actor, reason) a worker of these actors can count a dead letter under: each actor
+    with the reasons of a message it was given, each contract actor of those queues that this worker
+    does not implement as `unknown_actor`, and each queue's unreadable or unnamed messages as actor
+    `unknown`."""
+    implemented = {actor.actor_name: q_name(actor.queue_name) for actor in actors}
+    queues = set(implemented.values())
+    series = [(queue, actor, reason) for actor, queue in implemented.items() for reason in ACTOR_REASONS]
+    series += [(s.queue, s.name, "unknown_actor") for s in CONTRACT if s.queue in queues and s.name not in implemented]
+    series += [(queue, "unknown", reason) for queue in sorted(queues) for reason in UNNAMED_REASONS]
+    return series
 
 
 def _add_histogram(child: Any, histogram: Histogram, delta: Sequence[float]) -> None:

@@ -154,3 +154,30 @@ def scheduler_metric_names(database_url: str) -> set[str]:
     metrics.registry.register(PriceFreshnessCollector(database_url=database_url, max_age_s=900))
     text = generate_latest(metrics.registry).decode()
     return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+def series(group, name, **labels):
+    """The samples called `name` whose labels include `labels` (present even when 0)."""
+    return [
+        sample
+        for family in text_string_to_metric_families(group.metrics())
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    ]
+
+
+def test_every_known_series_exists_at_zero_before_the_first_event(start_workers):
+    # Given a worker group that has processed nothing yet
+    group = start_workers(queues=["refresh"])
+    wait_for(lambda: series(group, "tickwork_tasks_total", actor="probe_record"), 10, "the boot-time series")
+    # Then the first dead letter or error will be an increase from 0, which rate() and increase() see
+    for reason in ("undecodable", "malformed_envelope", "unknown_actor", "oversized"):
+        [sample] = series(group, "tickwork_dead_letters_total", queue="refresh", actor="unknown", reason=reason)
+        assert sample.value == 0
+    for reason in ("failed", "retries_exhausted", "invalid_payload"):
+        [sample] = series(group, "tickwork_dead_letters_total", queue="refresh", actor="probe_record", reason=reason)
+        assert sample.value == 0
+    labels = {"queue_name": "refresh", "actor_name": "probe_record"}
+    for name in ("dramatiq_message_errors_total", "dramatiq_messages_total", "dramatiq_message_retries_total"):
+        [sample] = series(group, name, **labels)
+        assert sample.value == 0, name
