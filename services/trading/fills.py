@@ -22,6 +22,7 @@ from services.trading.model import (
     Liquidity,
     MarketEvent,
     OrderProgress,
+    OrderState,
     OrderTerms,
     OrderType,
     Quote,
@@ -72,6 +73,15 @@ class Evaluation:
     rule: str  # a row of docs/trading.md's fill table
     at: datetime  # when the fill happened, as far as the event tells: the quote's time, a bar's start or end
     cancel_reason: str | None = None
+
+    @property
+    def state(self) -> OrderState:
+        """The order's state after this evaluation."""
+        if self.done:
+            return OrderState.FILLED
+        if self.cancel_rest:
+            return OrderState.CANCELLED
+        return OrderState.PARTIALLY_FILLED if self.progress.filled_quantity > ZERO else OrderState.WORKING
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,13 @@ fills under the participation cap, IOC and FOK, quantity steps and maker/taker."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
 
 from services.trading.fills import NO_FILL, CancelReason, Evaluation, evaluate
-from services.trading.model import Liquidity, OrderProgress, OrderTerms, OrderType, Side, TimeInForce
+from services.trading.model import Liquidity, OrderProgress, OrderState, OrderTerms, OrderType, Side, TimeInForce
 from tests.support.trading import bar, order, quote
 
 TENTH = D("0.10")
@@ -213,3 +214,19 @@ def test_evaluate_refuses_an_order_with_nothing_left():
     terms = OrderTerms(Side.BUY, OrderType.MARKET, D(5))
     with pytest.raises(ValueError, match="nothing left"):
         evaluate(terms, OrderProgress(D(5)), quote("10"), participation=TENTH)
+
+
+def test_the_state_after_an_evaluation():
+    # Given a 100-share market buy and quotes trading 500 (a cap of 50) or no volume
+    buy = order("buy", "market", quantity="100")
+    partial = evaluate(buy, OrderProgress(), quote("10", volume="500"), participation=TENTH)
+    filled = evaluate(buy, OrderProgress(), quote("10"), participation=TENTH)
+    waiting = evaluate(order("buy", "limit", limit="9"), OrderProgress(), quote("10"), participation=TENTH)
+    ioc_buy = replace(buy, time_in_force=TimeInForce.IOC)
+    ioc = evaluate(ioc_buy, OrderProgress(), quote("10", volume="500"), participation=TENTH)
+    assert [e.state for e in (partial, filled, waiting, ioc)] == [
+        OrderState.PARTIALLY_FILLED,
+        OrderState.FILLED,
+        OrderState.WORKING,
+        OrderState.CANCELLED,
+    ]
