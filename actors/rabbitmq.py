@@ -6,26 +6,27 @@ Changes to the stock broker, each small:
 - a rejected message is republished to the `.XQ` with its reason in `options.dead_letter` and in
   AMQP headers, then acknowledged, instead of a bare nack that would leave the reason in a log line;
 - middleware hooks are called only on the middleware that define them, and a delivered message
-  answers attribute reads without a Python call (see `_pin_fields`): both cost every message.
+  answers attribute reads without a Python call (see `pin_message_fields`): both cost every message.
+
+The private Dramatiq names these changes rely on are read through `actors.internals`, which checks them.
 """
 
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import threading
 import time
 import traceback
 from typing import Any
 
 import pika
-from dramatiq.brokers.rabbitmq import RabbitmqBroker, _RabbitmqConsumer
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.common import current_millis, q_name
 from dramatiq.errors import ActorNotFound, ConnectionClosed
-from dramatiq.message import Message
 from dramatiq.middleware import Middleware, MiddlewareError
 
 from actors.encoder import REJECTED_BODY, REJECTION
+from actors.internals import RabbitmqConsumer, delivery_tag, pin_message_fields, stuffed_exception
 from services.engine.delays import DUE_AT, parked_options, remaining_ms
 from services.engine.priority import MAX_PRIORITY
 from services.engine.topology import dead_letter_queue, dead_letter_queue_arguments, work_queue_arguments
@@ -78,7 +79,7 @@ class TickworkBroker(RabbitmqBroker):
                 self.logger.critical("Unexpected failure in after_%s of %r.", signal, middleware, exc_info=True)
 
     @property
-    def consumer_class(self) -> type[_RabbitmqConsumer]:
+    def consumer_class(self) -> type[RabbitmqConsumer]:
         return DeadLetteringConsumer
 
     def _build_queue_arguments(self, queue_name: str) -> dict[str, Any]:
@@ -120,7 +121,7 @@ class TickworkBroker(RabbitmqBroker):
 
 def dead_letter_record(message: Any, queue_name: str) -> dict[str, Any]:
     """Why `message` was rejected, as stored with it in the dead-letter queue."""
-    error = getattr(message, "_exception", None)
+    error = stuffed_exception(message)
     rejection = message.options.get(REJECTION)
     if rejection:
         reason, detail, error_type = rejection["reason"], rejection["detail"], "MessageRejected"
@@ -150,20 +151,7 @@ def dead_letter_record(message: Any, queue_name: str) -> dict[str, Any]:
     return record
 
 
-# A Message is a frozen dataclass: its fields never change, so a proxy may hold them itself.
-_MESSAGE_FIELDS = tuple(field.name for field in dataclasses.fields(Message))
-
-
-def _pin_fields(proxy: Any) -> Any:
-    """Copy the message's fields onto its proxy. Dramatiq's MessageProxy forwards every attribute
-    read through `__getattr__`, a Python call; the middleware stack reads dozens per message."""
-    if proxy is not None:
-        message = proxy._message
-        proxy.__dict__.update({name: getattr(message, name) for name in _MESSAGE_FIELDS})
-    return proxy
-
-
-class DeadLetteringConsumer(_RabbitmqConsumer):
+class DeadLetteringConsumer(RabbitmqConsumer):
     """Rejects by republishing to the .XQ with the reason, then acknowledging the original; sends
     acknowledgements in batches."""
 
@@ -175,7 +163,7 @@ class DeadLetteringConsumer(_RabbitmqConsumer):
         self._ack_scheduled = False
 
     def __next__(self) -> Any:
-        return _pin_fields(super().__next__())
+        return pin_message_fields(super().__next__())
 
     def ack(self, message: Any) -> None:
         """Acknowledge after processing, as Dramatiq does, but batched: Dramatiq wakes the connection's
@@ -183,8 +171,9 @@ class DeadLetteringConsumer(_RabbitmqConsumer):
         with one `multiple` ack for the finished deliveries older than any unfinished one."""
         try:
             with self._acks_lock:
-                self.known_tags.remove(message._tag)
-                self._finished.append(message._tag)
+                tag = delivery_tag(message)
+                self.known_tags.remove(tag)
+                self._finished.append(tag)
                 schedule, self._ack_scheduled = not self._ack_scheduled, True
             if schedule:
                 self.connection.add_callback_threadsafe(self._send_acks)
