@@ -6,8 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from dramatiq.middleware.threading import raise_thread_exception
-
+from actors.internals import raise_thread_exception
 from services.errors import TaskCancelled
 
 log = logging.getLogger("tickwork.cancellation")

@@ -40,6 +40,7 @@ from services.notifications.outbox import (
     outbox_key,
 )
 from services.notifications.redaction import redact_url
+from services.settings import revealed
 from services.storage.db import session_scope
 
 
@@ -50,7 +51,7 @@ def worker_channels() -> dict[str, Channel]:
 
 
 def operators() -> Operators:
-    return Operators.from_settings(settings.tickwork_operator_emails, settings.tickwork_operator_slack_url)
+    return Operators.from_settings(settings.tickwork_operator_emails, revealed(settings.tickwork_operator_slack_url))
 
 
 def message_id() -> str:
@@ -60,7 +61,7 @@ def message_id() -> str:
 
 def addresses(urls: Iterable[str] = ()) -> AddressBook:
     """Where redacted outbox recipients' URLs are found; `urls`: the running task's own."""
-    return AddressBook.with_urls(settings.database_url, settings.tickwork_operator_slack_url, list(urls))
+    return AddressBook.with_urls(settings.database_url, revealed(settings.tickwork_operator_slack_url), list(urls))
 
 
 def send(ids: Iterable[int], *, urls: Iterable[str] = ()) -> DeliveryReport:

@@ -6,26 +6,34 @@ Changes to the stock broker, each small:
 - a rejected message is republished to the `.XQ` with its reason in `options.dead_letter` and in
   AMQP headers, then acknowledged, instead of a bare nack that would leave the reason in a log line;
 - middleware hooks are called only on the middleware that define them, and a delivered message
-  answers attribute reads without a Python call (see `_pin_fields`): both cost every message.
+  answers attribute reads without a Python call (see `pin_message_fields`): both cost every message.
+
+The private Dramatiq names these changes rely on are read through `actors.internals`, which checks them.
 """
 
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import threading
 import time
 import traceback
 from typing import Any
 
 import pika
-from dramatiq.brokers.rabbitmq import RabbitmqBroker, _RabbitmqConsumer
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.common import current_millis, q_name
 from dramatiq.errors import ActorNotFound, ConnectionClosed
-from dramatiq.message import Message
 from dramatiq.middleware import Middleware, MiddlewareError
 
 from actors.encoder import REJECTED_ACTOR, REJECTED_BODY, REJECTION
+from actors.internals import (
+    RabbitmqConsumer,
+    delivery_tag,
+    pin_message_fields,
+    readdress_message,
+    remember_delivery_properties,
+    stuffed_exception,
+)
 from services.engine.delays import DUE_AT, parked_options, remaining_ms
 from services.engine.priority import MAX_PRIORITY
 from services.engine.topology import dead_letter_queue, dead_letter_queue_arguments, work_queue_arguments
@@ -78,7 +86,7 @@ class TickworkBroker(RabbitmqBroker):
                 self.logger.critical("Unexpected failure in after_%s of %r.", signal, middleware, exc_info=True)
 
     @property
-    def consumer_class(self) -> type[_RabbitmqConsumer]:
+    def consumer_class(self) -> type[RabbitmqConsumer]:
         return DeadLetteringConsumer
 
     def _build_queue_arguments(self, queue_name: str) -> dict[str, Any]:
@@ -120,7 +128,7 @@ class TickworkBroker(RabbitmqBroker):
 
 def dead_letter_record(message: Any, queue_name: str) -> dict[str, Any]:
     """Why `message` was rejected, as stored with it in the dead-letter queue."""
-    error = getattr(message, "_exception", None)
+    error = stuffed_exception(message)
     rejection = message.options.get(REJECTION)
     if rejection:
         reason, detail, error_type = rejection["reason"], rejection["detail"], "MessageRejected"
@@ -150,20 +158,7 @@ def dead_letter_record(message: Any, queue_name: str) -> dict[str, Any]:
     return record
 
 
-# A Message is a frozen dataclass: its fields never change, so a proxy may hold them itself.
-_MESSAGE_FIELDS = tuple(field.name for field in dataclasses.fields(Message))
-
-
-def _pin_fields(proxy: Any) -> Any:
-    """Copy the message's fields onto its proxy. Dramatiq's MessageProxy forwards every attribute
-    read through `__getattr__`, a Python call; the middleware stack reads dozens per message."""
-    if proxy is not None:
-        message = proxy._message
-        proxy.__dict__.update({name: getattr(message, name) for name in _MESSAGE_FIELDS})
-    return proxy
-
-
-class DeadLetteringConsumer(_RabbitmqConsumer):
+class DeadLetteringConsumer(RabbitmqConsumer):
     """Rejects by republishing to the .XQ with the reason, then acknowledging the original; sends
     acknowledgements in batches."""
 
@@ -177,21 +172,20 @@ class DeadLetteringConsumer(_RabbitmqConsumer):
         # The properties of the delivery being decoded: a body that is not a message still came from
         # this queue, and its sender may have set the AMQP message_id the ledger should key it by.
         self._properties: Any = None
-        self.iterator = self._remember_properties(self.iterator)
+        remember_delivery_properties(self, self._remember)
 
-    def _remember_properties(self, deliveries: Any) -> Any:
-        for method, properties, body in deliveries:
-            self._properties = properties
-            yield method, properties, body
+    def _remember(self, properties: Any) -> None:
+        self._properties = properties
 
     def __next__(self) -> Any:
         proxy = super().__next__()
-        if proxy is not None and proxy._message.actor_name == REJECTED_ACTOR:
+        if proxy is not None and proxy.actor_name == REJECTED_ACTOR:
             sent_id = getattr(self._properties, "message_id", None)
-            proxy._message = proxy._message.copy(
-                queue_name=self.queue_name, message_id=str(sent_id)[:128] if sent_id else proxy._message.message_id
-            )
-        return _pin_fields(proxy)
+            changes = {"queue_name": self.queue_name}
+            if sent_id:
+                changes["message_id"] = str(sent_id)[:128]
+            readdress_message(proxy, **changes)
+        return pin_message_fields(proxy)
 
     def ack(self, message: Any) -> None:
         """Acknowledge after processing, as Dramatiq does, but batched: Dramatiq wakes the connection's
@@ -199,8 +193,9 @@ class DeadLetteringConsumer(_RabbitmqConsumer):
         with one `multiple` ack for the finished deliveries older than any unfinished one."""
         try:
             with self._acks_lock:
-                self.known_tags.remove(message._tag)
-                self._finished.append(message._tag)
+                tag = delivery_tag(message)
+                self.known_tags.remove(tag)
+                self._finished.append(tag)
                 schedule, self._ack_scheduled = not self._ack_scheduled, True
             if schedule:
                 self.connection.add_callback_threadsafe(self._send_acks)

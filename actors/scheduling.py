@@ -17,9 +17,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import periodiq
-
 from actors.broker import broker
+from actors.internals import PeriodiqSchedulerBase, replace_periodiq_scheduler
 from actors.timetable import TIMETABLE
 from services.engine.client import TickworkClient
 from services.errors import SettingsError
@@ -89,7 +88,7 @@ def run_scheduler(settings: Settings | None = None, stop: threading.Event | None
     log.info("scheduler stopped")
 
 
-class PeriodiqScheduler(periodiq.Scheduler):
+class PeriodiqScheduler(PeriodiqSchedulerBase):
     """What `periodiq actors` runs (see the module docstring): the same loop as `tickwork scheduler`."""
 
     def __init__(self, actors: Any) -> None:
@@ -102,5 +101,4 @@ class PeriodiqScheduler(periodiq.Scheduler):
         run_scheduler()
 
 
-# periodiq has no hook for its scheduler class; its `main` looks the name up at call time.
-periodiq.Scheduler = PeriodiqScheduler
+replace_periodiq_scheduler(PeriodiqScheduler)

@@ -1,13 +1,18 @@
 """The ledger's database for the Tickwork workers: a throw-away PostgreSQL database (as in
-docker-compose.yml) or a SQLite file, migrated to head before any worker starts."""
+docker-compose.yml) or a SQLite file, migrated to head before any worker starts.
+
+Creating and dropping it is `tests/support/databases.py`'s, the one copy (the runner runs from a
+checkout, where tests/ is); this module adds the benchmark's server role, migration and version line.
+"""
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support import databases
 
 # A server role allowed to CREATE DATABASE; the benchmark's database is dropped at the end.
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -17,31 +22,9 @@ ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.
 def throwaway_database(kind: str, folder: Path) -> Iterator[str]:
     from services.storage.migrate import upgrade
 
-    if kind == "sqlite":
-        url = f"sqlite:///{folder / 'tickwork.db'}"
+    with databases.throwaway_database(kind, folder, admin_url=ADMIN_URL, prefix="tickwork_bench") as url:
         upgrade(url)
         yield url
-        return
-
-    import sqlalchemy
-
-    from services.storage.db import make_engine
-
-    name = f"tickwork_bench_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(
-        ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        make_engine(url).dispose()
-        with admin.connect() as connection:
-            connection.execute(sqlalchemy.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def server_version(url: str) -> str:

@@ -1,46 +1,38 @@
-"""RabbitMQ for the benchmark: a throw-away virtual host and the few queue operations the runner needs."""
+"""RabbitMQ for the benchmark: a throw-away virtual host and the few queue operations the runner needs.
+
+The vhost and rabbitmqctl helpers are `tests/support/rabbit.py`'s, the one copy.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import TypeVar
-from urllib.parse import quote
 
 import pika
 
-BASE_URL = "amqp://guest:guest@127.0.0.1:5672"
+from tests.support import rabbit as shared
+
 T = TypeVar("T")
-
-
-def rabbitmqctl(*args: str) -> str:
-    return subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, text=True, timeout=120).stdout
+TIMEOUT_S = 120
 
 
 def create_vhost() -> tuple[str, str]:
     """A fresh vhost: the benchmark never sees, nor disturbs, anyone else's queues."""
-    vhost = f"tickwork-bench-{uuid.uuid4().hex[:8]}"
-    rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    return vhost, f"{BASE_URL}/{quote(vhost, safe='')}"
+    return shared.create_vhost("tickwork-bench", timeout=TIMEOUT_S)
 
 
 def delete_vhost(vhost: str) -> None:
     """Delete the vhost; a few tries, since the shared broker may be restarting (tests stop_app it)."""
-    for attempt in range(5):
-        try:
-            rabbitmqctl("delete_vhost", vhost)
-            return
-        except subprocess.SubprocessError as error:
-            if attempt == 4:
-                print(f"bench: could not delete vhost {vhost} ({error}); run: rabbitmqctl delete_vhost {vhost}")
-            time.sleep(2)
+    try:
+        shared.delete_vhost(vhost, attempts=5, timeout=TIMEOUT_S)
+    except subprocess.SubprocessError as error:
+        print(f"bench: could not delete vhost {vhost} ({error}); run: rabbitmqctl delete_vhost {vhost}")
 
 
 def server_version() -> str:
-    return rabbitmqctl("version").strip()
+    return shared.rabbitmqctl("version", timeout=TIMEOUT_S).strip()
 
 
 class Rabbit:

@@ -5,6 +5,10 @@ class TickworkError(Exception):
     """Raised when Tickwork itself detects a problem (base class)."""
 
 
+class NotFound(TickworkError):
+    """Raised when an id or a name asked for names nothing; the API answers 404 for every subclass."""
+
+
 class SettingsError(TickworkError):
     """Raised when a setting read from the environment is missing or invalid."""
 
@@ -41,7 +45,7 @@ class PublishFailed(TickworkError):
 
 
 class TaskCancelled(TickworkError):
-    """Raised inside a running task when an operator cancelled it; the task ends `cancelled`."""
+    """Raised when an operator cancelled a running task, inside it; the task ends `cancelled`."""
 
 
 class ProviderError(TickworkError):
@@ -95,9 +99,10 @@ class NotificationInvalid(NonRetryableError):
 
 
 class TradeHistoryInvalid(NonRetryableError):
-    """Raised when a portfolio's trades cannot be replayed (a sell of more than is held, an unknown
-    side): positions are left as they were until the history is corrected."""
+    """Raised when a portfolio's trades cannot be replayed (a sell of more than is held, an unknown side)."""
+
+    # Positions are left as they were until the history is corrected.
 
 
-class PortfolioNotFound(NonRetryableError):
+class PortfolioNotFound(NotFound, NonRetryableError):
     """Raised when a portfolio id names no portfolio."""

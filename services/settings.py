@@ -2,14 +2,19 @@
 
 `load_settings()` is called once at start-up by each entry point; a bad value raises `SettingsError`
 with one line naming the variable, which the entry points print before exiting with status 2.
+
+Secrets (API keys, passwords, signing secrets, the Slack webhook URL) are `SecretStr`: they print as
+`**********` in a repr or a log, their value is read with `.get_secret_value()` (or `revealed()` for
+an optional one) where it is used, and the one-line error never shows them, nor the password in a URL.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.errors import SettingsError
@@ -80,7 +85,7 @@ class Settings(BaseSettings):
     tickwork_stooq_requests_per_minute: int = Field(60, ge=1, le=100_000)
     tickwork_binance_weight_per_minute: int = Field(5000, ge=1, le=6000)
     tickwork_coingecko_requests_per_minute: int = Field(30, ge=1, le=100_000)
-    tickwork_coingecko_api_key: str | None = None
+    tickwork_coingecko_api_key: SecretStr | None = None
     # Each HTTP request's own timeout (a time limit cannot interrupt a blocking call).
     tickwork_provider_timeout_seconds: float = Field(10.0, gt=0, le=120)
     # The circuit opens after this many consecutive failures, for this long.
@@ -98,12 +103,12 @@ class Settings(BaseSettings):
     tickwork_smtp_port: int = Field(587, ge=1, le=65535)
     tickwork_smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     tickwork_smtp_user: str | None = None
-    tickwork_smtp_password: str | None = None
+    tickwork_smtp_password: SecretStr | None = None
     tickwork_smtp_from: str = Field("tickwork@localhost", pattern=r"^[^@\s]+@[^@\s]+$")
     tickwork_smtp_timeout_seconds: float = Field(30.0, gt=0, le=300)
     tickwork_smtp_ca_file: str | None = None
     # Signs webhooks (X-Tickwork-Signature); unset or a placeholder is refused outside development.
-    tickwork_webhook_secret: str | None = None
+    tickwork_webhook_secret: SecretStr | None = None
     tickwork_webhook_timeout_seconds: float = Field(10.0, gt=0, le=120)
     # Attempts within one task on a 5xx or a timeout (a 4xx is never retried), then the task retries.
     tickwork_webhook_retries: int = Field(3, ge=0, le=10)
@@ -114,7 +119,8 @@ class Settings(BaseSettings):
     # Hosts and CIDRs webhooks may reach although private (comma-separated, e.g. "127.0.0.1/32,hooks.lan").
     tickwork_ssrf_allow: str = ""
     # Operators' alerts: a Slack incoming-webhook URL and email addresses (comma-separated).
-    tickwork_operator_slack_url: str | None = Field(None, pattern=r"^https?://")
+    # The Slack URL is itself the credential (whoever knows it can post), hence a secret.
+    tickwork_operator_slack_url: SecretStr | None = None
     tickwork_operator_emails: str = ""
     # Attachments are read only from this folder (reports are written there).
     tickwork_reports_dir: str = "reports"
@@ -152,10 +158,24 @@ class Settings(BaseSettings):
 
     @field_validator("tickwork_webhook_secret")
     @classmethod
-    def _real_secret_outside_development(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and info.data.get("tickwork_env") != "development" and _is_placeholder(value):
+    def _real_secret_outside_development(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        placeholder = value is not None and _is_placeholder(value.get_secret_value())
+        if placeholder and info.data.get("tickwork_env") != "development":
             raise ValueError("a placeholder: set a random secret of 16 or more characters")
         return value
+
+    @field_validator("tickwork_operator_slack_url")
+    @classmethod
+    def _http_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Field(pattern=) does not apply to a SecretStr: the same check, by hand.
+        if value is not None and not re.match(r"^https?://", value.get_secret_value()):
+            raise ValueError("String should match pattern '^https?://'")
+        return value
+
+
+def revealed(secret: SecretStr | None) -> str | None:
+    """An optional secret's value, where it is used (never in a log line or an error)."""
+    return secret.get_secret_value() if secret is not None else None
 
 
 PLACEHOLDER_SECRETS = {"", "secret", "changeme", "change-me", "changethis", "please-change", "xxx", "test"}
@@ -165,11 +185,28 @@ def _is_placeholder(secret: str) -> bool:
     return secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret.strip()) < 16
 
 
+SECRET_FIELDS = frozenset(
+    name
+    for name, field in Settings.model_fields.items()
+    if field.annotation is SecretStr or SecretStr in get_args(field.annotation)
+)
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?P<at>@)", re.IGNORECASE)
+
+
 def _one_line(error: ValidationError) -> str:
     first = error.errors()[0]
-    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-    value = first.get("input")
-    return f"invalid setting {name}={value!r}: {first['msg']}"
+    field = str(first["loc"][0]) if first["loc"] else ""
+    name = field.upper() or "settings"
+    return f"invalid setting {name}={_shown(field, first.get('input'))}: {first['msg']}"
+
+
+def _shown(field: str, value: Any) -> str:
+    """The value as the error line shows it: a secret masked, a URL's password starred out."""
+    if field in SECRET_FIELDS:
+        return "'**********'"  # as pydantic prints a SecretStr
+    if isinstance(value, str):
+        return repr(_URL_PASSWORD.sub(r"\g<head>***\g<at>", value))
+    return repr(value)
 
 
 def load_settings() -> Settings:

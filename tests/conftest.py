@@ -88,9 +88,24 @@ def probe_log(tmp_path: Path) -> Path:
     return tmp_path / "probe.jsonl"
 
 
+# What `@pytest.mark.both_databases` (on a test, or as a module's pytestmark) runs a test on.
+BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.hookimpl(trylast=True)  # after the parametrize marks, so that test ids keep their order
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run a test marked `both_databases` once on SQLite and once on PostgreSQL (marked postgres)."""
+    if metafunc.definition.get_closest_marker("both_databases") is None:
+        return
+    if "database_url" not in metafunc.fixturenames:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid} is marked both_databases but uses no database_url")
+    metafunc.parametrize("database_url", BOTH_DATABASES, indirect=True)
+
+
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, services_up: None) -> Iterator[str]:
-    """A migrated, empty database: SQLite unless a test is parametrized with "postgresql"."""
+    """A migrated, empty database: SQLite unless a test is parametrized with "postgresql" (see
+    `both_databases` above)."""
     with throwaway_database(getattr(request, "param", "sqlite"), tmp_path) as url:
         upgrade(url)
         yield url

@@ -20,6 +20,7 @@ import dramatiq.middleware.prometheus as dramatiq_prometheus
 from dramatiq.common import current_millis, q_name
 
 from actors.encoder import REJECTION
+from actors.internals import histogram_upper_bounds, histogram_values, set_dramatiq_prometheus_folder
 from actors.metrics_dir import prepare_run_dir
 from actors.middleware.cancellation import CANCELLED
 from actors.middleware.scheduled_runs import OUTDATED
@@ -122,11 +123,10 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
 
     def after_process_boot(self, broker: Any) -> None:
         folder = str(prepare_run_dir(self.metrics_dir))
-        # Dramatiq reads its folder from this module global (its env knob is read at import time).
-        dramatiq_prometheus.DB_PATH = folder
+        set_dramatiq_prometheus_folder(folder)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
         super().after_process_boot(broker)
-        if tuple(self.message_durations._upper_bounds[:-1]) != DRAMATIQ_MS_BUCKETS:
+        if histogram_upper_bounds(self.message_durations)[:-1] != DRAMATIQ_MS_BUCKETS:
             raise RuntimeError("Dramatiq's duration buckets changed: update DRAMATIQ_MS_BUCKETS")
 
         import prometheus_client as prom
@@ -307,7 +307,8 @@ def _add_histogram(child: Any, histogram: Histogram, delta: Sequence[float]) -> 
     counts = delta[histogram.sum_at + 1 : histogram.sum_at + 2 + len(histogram.bounds)]
     if not any(counts):
         return
-    child._sum.inc(delta[histogram.sum_at])
-    for bucket, count in zip(child._buckets, counts, strict=True):
+    total, buckets = histogram_values(child)
+    total.inc(delta[histogram.sum_at])
+    for bucket, count in zip(buckets, counts, strict=True):
         if count:
             bucket.inc(count)

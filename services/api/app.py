@@ -21,25 +21,18 @@ from services.api import audit
 from services.api.routes import dead_letters, jobs, market, notifications, queues, reports, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
-from services.api.tokens import TokenNotFound
 from services.engine.client import TickworkClient
 from services.engine.health import check_broker, check_database
-from services.engine.ledger.tasks import TaskNotCancellable, TaskNotFound
-from services.errors import MessageRejected, PortfolioNotFound, PublishFailed, TickworkError
-from services.notifications.admin import PreferenceInvalid, RecipientNotFound, RuleNotFound
-from services.scheduling.store import JobNotFound
+from services.engine.ledger.tasks import TaskNotCancellable
+from services.errors import MessageRejected, NotFound, PublishFailed, TickworkError
+from services.notifications.admin import PreferenceInvalid
 from services.settings import Settings
 from services.storage.db import session_scope
 
 log = logging.getLogger("tickwork.api")
 
 STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
-    (TaskNotFound, 404),
-    (JobNotFound, 404),
-    (TokenNotFound, 404),
-    (PortfolioNotFound, 404),
-    (RecipientNotFound, 404),
-    (RuleNotFound, 404),
+    (NotFound, 404),  # every "no such id or name": tasks, jobs, tokens, portfolios, recipients, rules, ...
     (TaskNotCancellable, 409),
     (IdempotencyConflict, 409),
     (MessageRejected, 422),  # unknown actor, parameters that fail the actor's schema

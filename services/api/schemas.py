@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from services.engine.dead_letters import DeadLetterSummary
 from services.engine.ledger.states import TaskState
 from services.engine.priority import Priority
 
@@ -136,15 +137,8 @@ class JobTriggered(BaseModel):
     queue: str
 
 
-class DeadLetterOut(BaseModel):
-    queue: str
-    message_id: str
-    actor: str
-    reason: str
-    error_type: str
-    error: str
-    attempts: int
-    dead_lettered_at: datetime | None
+class DeadLetterOut(DeadLetterSummary):
+    """A dead letter in a list (its fields are defined once, by the engine's DeadLetterSummary)."""
 
 
 class DeadLetterDetail(DeadLetterOut):

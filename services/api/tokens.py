@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
-from services.errors import TickworkError
+from services.errors import NotFound, TickworkError
 from services.storage.db import as_utc
 from services.storage.models import ApiToken
 
@@ -31,7 +31,7 @@ class Scope(StrEnum):
     ADMIN = "admin"  # everything: dead letters, jobs, and whatever the other scopes allow
 
 
-class TokenNotFound(TickworkError):
+class TokenNotFound(NotFound):
     """Raised when no token has the given id."""
 
 

@@ -11,7 +11,7 @@ from services.errors import TickworkError
 from services.settings import Settings, load_settings
 
 
-class Failure(click.ClickException):
+class Failure(click.ClickException, TickworkError):
     """Raised when a command cannot do what was asked; printed as one line, exit status 2."""
 
     exit_code = 2

@@ -14,8 +14,10 @@ from typing import Any
 import pika
 import pika.spec
 
+from services.errors import TickworkError
 
-class ConfirmTimeout(Exception):
+
+class ConfirmTimeout(TickworkError):
     """Raised when confirms did not arrive in time (the caller reconnects and publishes again)."""
 
 

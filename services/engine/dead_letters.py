@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pika
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import update
 from sqlmodel import col
 
@@ -38,9 +39,9 @@ _WORKER_OPTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    """One message in a dead-letter queue, with why it is there."""
+class DeadLetterSummary(BaseModel):
+    """What is shown of a dead letter in a list: its queue and id, why it is there, after how many
+    attempts (the API's DeadLetterOut and the CLI's rows)."""
 
     queue: str
     message_id: str
@@ -50,6 +51,13 @@ class DeadLetter:
     error: str
     attempts: int
     dead_lettered_at: datetime | None
+
+
+class DeadLetter(DeadLetterSummary):
+    """One message in a dead-letter queue, with why it is there."""
+
+    model_config = ConfigDict(frozen=True)
+
     envelope: dict[str, Any] | None  # None when the body is not a readable message
     body: bytes
 
@@ -58,16 +66,9 @@ class DeadLetter:
         return self.envelope is not None
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "queue": self.queue,
-            "message_id": self.message_id,
-            "actor": self.actor,
-            "reason": self.reason,
-            "error_type": self.error_type,
-            "error": self.error,
-            "attempts": self.attempts,
-            "dead_lettered_at": self.dead_lettered_at.isoformat() if self.dead_lettered_at else None,
-        }
+        """The summary's fields, the time as ISO 8601 (for JSON and tables)."""
+        shown = self.model_dump(include=set(DeadLetterSummary.model_fields))
+        return {**shown, "dead_lettered_at": self.dead_lettered_at.isoformat() if self.dead_lettered_at else None}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from services.errors import NonRetryableError, TickworkError
+from services.errors import NonRetryableError, NotFound, TickworkError
 from services.maintenance.databases import (
     engine_of,
     pg_command_target,
@@ -45,7 +45,7 @@ class BackupVerificationFailed(NonRetryableError):
     """Raised when a backup does not restore to what it recorded: retrying would not mend the file."""
 
 
-class BackupNotFound(TickworkError):
+class BackupNotFound(NotFound):
     """Raised when the catalog has no such backup (or its file was rotated out)."""
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from services.contract.refresh import ASSET_CLASSES
-from services.errors import NonRetryableError
+from services.errors import NonRetryableError, NotFound
 from services.market_data.providers import LIVE_URLS
 from services.market_data.staleness import market_age
 from services.storage.db import as_utc
@@ -19,7 +19,7 @@ from services.storage.models import Instrument
 PROVIDERS = tuple(LIVE_URLS)  # every provider Tickwork has a client for
 
 
-class InstrumentNotFound(NonRetryableError):
+class InstrumentNotFound(NotFound, NonRetryableError):
     """Raised when no instrument has the symbol asked for."""
 
 

@@ -31,7 +31,7 @@ from typing import Any, NoReturn, TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 
-from services.errors import CircuitOpen, NotSupported, ProviderError, RateLimited, UnknownSymbol
+from services.errors import CircuitOpen, NotSupported, ProviderError, RateLimited, TickworkError, UnknownSymbol
 from services.market_data.circuit import CircuitState, SharedCircuit
 from services.market_data.metrics import ProviderSeries, provider_metrics
 from services.market_data.rate_limit import SharedRateLimit
@@ -42,9 +42,10 @@ T = TypeVar("T")
 USER_AGENT = "Mozilla/5.0 (compatible; tickwork market data)"
 
 
-class BadResponse(Exception):
-    """Raised by a provider's reader when an answer cannot be used (an error in a 200, HTML, junk);
-    it never leaves this module: the call fails as a ProviderError and counts against the circuit."""
+class BadResponse(TickworkError):
+    """Raised when a provider's reader cannot use an answer (an error in a 200, HTML, junk)."""
+
+    # It never leaves this module: the call fails as a ProviderError and counts against the circuit.
 
 
 def read_json(response: requests.Response, *, decimals: bool = False) -> Any:

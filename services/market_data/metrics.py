@@ -1,8 +1,7 @@
 """Prometheus series of the provider clients: requests by outcome, latency, rate-limit waits, circuit state.
 
-prometheus_client is imported when the series are first asked for, never at import time: a worker
-chooses multiprocess storage at boot (see actors/middleware/metrics.py), and an earlier import would
-fix in-memory storage for good. Labels are bounded: `provider` is one of our four, `outcome` one of
+prometheus_client is imported when the series are first asked for, never at import time (see
+services/lazy_series.py). Labels are bounded: `provider` is one of our four, `outcome` one of
 OUTCOMES.
 """
 
@@ -15,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.lazy_series import LazySeries
 from services.market_data.circuit import CircuitState, SharedCircuit
 from services.settings import Settings
 
@@ -112,18 +112,8 @@ class ProviderMetrics:
             return found
 
 
-_metrics: ProviderMetrics | None = None
-_metrics_lock = threading.Lock()
-
-
-def provider_metrics() -> ProviderMetrics:
-    """The process's provider series, created on first use (in the default registry, which a
-    single-process server exposes; workers collect them from the multiprocess folder)."""
-    global _metrics
-    with _metrics_lock:
-        if _metrics is None:
-            _metrics = ProviderMetrics()
-        return _metrics
+# The process's provider series, created on first use.
+provider_metrics = LazySeries(ProviderMetrics)
 
 
 def declare_provider_series(settings: Settings | None = None) -> None:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
-from services.errors import PortfolioNotFound, TickworkError, UnsafeDestination
+from services.errors import NotFound, PortfolioNotFound, TickworkError, UnsafeDestination
 from services.notifications.dispatch import CHANNELS, SEVERITY_RANK
 from services.notifications.redaction import URL_CHANNELS, redact_address, redact_text, redact_url
 from services.notifications.ssrf import SsrfGuard
@@ -35,11 +35,11 @@ class PreferenceInvalid(TickworkError):
     """Raised when a recipient or an alert rule to save is invalid (an address, a URL, a parameter)."""
 
 
-class RecipientNotFound(TickworkError):
+class RecipientNotFound(NotFound):
     """Raised when a recipient id names no recipient."""
 
 
-class RuleNotFound(TickworkError):
+class RuleNotFound(NotFound):
     """Raised when an alert rule id names no rule."""
 
 

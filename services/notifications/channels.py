@@ -11,7 +11,7 @@ from services.notifications.outbox import Channel
 from services.notifications.slack import SlackChannel
 from services.notifications.ssrf import SsrfGuard
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig
-from services.settings import Settings
+from services.settings import Settings, revealed
 from services.storage.models import Notification
 
 # Used only when TICKWORK_ENV=development and no secret is set (settings refuse placeholders elsewhere).
@@ -27,7 +27,7 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         sender=settings.tickwork_smtp_from,
         timeout_s=settings.tickwork_smtp_timeout_seconds,
         user=settings.tickwork_smtp_user,
-        password=settings.tickwork_smtp_password,
+        password=revealed(settings.tickwork_smtp_password),
         ca_file=settings.tickwork_smtp_ca_file,
     )
 
@@ -45,8 +45,8 @@ def webhook_config(settings: Settings, *, signed: bool) -> WebhookConfig:
 
 def webhook_secret(settings: Settings) -> str:
     """The signing secret; raises NotificationInvalid when none is set outside development."""
-    if settings.tickwork_webhook_secret:
-        return settings.tickwork_webhook_secret
+    if secret := revealed(settings.tickwork_webhook_secret):
+        return secret
     if settings.tickwork_env == "development":
         return DEVELOPMENT_SECRET
     raise NotificationInvalid(NO_SECRET)

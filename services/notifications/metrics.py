@@ -6,15 +6,16 @@
   `skipped_duplicate` (already sent or held by another worker: a redelivered message).
 - `tickwork_notification_seconds{channel}`: the time of one send, whatever its outcome.
 
-prometheus_client is imported when the series are first asked for, never at import time (a worker
-chooses multiprocess storage at boot; services/market_data/metrics.py says more). Labels are
+prometheus_client is imported when the series are first asked for, never at import time (see
+services/lazy_series.py). Labels are
 bounded: `channel` is one of CHANNELS, `status` one of STATUSES.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Protocol
+
+from services.lazy_series import LazySeries
 
 CHANNELS = ("email", "slack", "webhook")
 STATUSES = ("sent", "failed", "refused", "skipped_duplicate")
@@ -72,17 +73,8 @@ class NotificationMetrics:
             child.observe(seconds)
 
 
-_metrics: NotificationMetrics | None = None
-_lock = threading.Lock()
-
-
-def notification_metrics() -> NotificationMetrics:
-    """The process's notification series, created on first use (every child at 0)."""
-    global _metrics
-    with _lock:
-        if _metrics is None:
-            _metrics = NotificationMetrics()
-        return _metrics
+# The process's notification series, created on first use (every child at 0).
+notification_metrics = LazySeries(NotificationMetrics)
 
 
 def declare_notification_series() -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -28,7 +28,7 @@ from services.engine.progress import NullReporter, ProgressReporter, stop_if_can
 from services.portfolio import performance as perf
 from services.portfolio.snapshots import SNAPSHOTS, market_day
 from services.storage.db import as_utc, make_engine
-from services.storage.models import DailyBar, Instrument, Portfolio, PortfolioMetrics
+from services.storage.models import DailyBar, Instrument, PerformanceFigures, Portfolio, PortfolioMetrics
 from services.storage.upsert import dialect_insert
 
 MIN_OBSERVATIONS = 2  # daily returns needed for any figure (a sample deviation needs two)
@@ -48,31 +48,16 @@ class DailyPoint:
     flow: float  # net external flow that day (deposits positive)
 
 
-@dataclass(frozen=True)
-class Figures:
-    observations: int
-    time_weighted_return: float | None = None
-    money_weighted_return: float | None = None
-    annual_return: float | None = None
-    annual_volatility: float | None = None
-    sharpe: float | None = None
-    sortino: float | None = None
-    max_drawdown: float | None = None
-    calmar: float | None = None
-    beta: float | None = None
-    alpha: float | None = None
-
-
 def compute_figures(
     points: Sequence[DailyPoint], benchmark_closes: dict[date, float], *, risk_free_rate: float
-) -> Figures:
+) -> PerformanceFigures:
     """Every figure for one portfolio's window (pure)."""
     values = [p.value for p in points]
     raw = perf.daily_returns(values, [p.flow for p in points])
     dated = [(points[t + 1].day, points[t].day, r) for t, r in enumerate(raw) if r is not None]
     returns = [r for _, _, r in dated]
     if len(returns) < MIN_OBSERVATIONS:
-        return Figures(observations=len(returns))
+        return PerformanceFigures(observations=len(returns))
     daily_rf = perf.daily_risk_free(risk_free_rate)
     bench_days = sorted(benchmark_closes)
     bench_returns = {
@@ -83,7 +68,7 @@ def compute_figures(
     pairs = [(r, bench_returns[day][1]) for day, previous, r in dated if bench_returns.get(day, (None,))[0] == previous]
     mine, theirs = [p for p, _ in pairs], [b for _, b in pairs]
     enough_pairs = len(pairs) >= MIN_OBSERVATIONS
-    return Figures(
+    return PerformanceFigures(
         observations=len(returns),
         time_weighted_return=perf.time_weighted_return(returns),
         money_weighted_return=perf.xirr(_investor_flows(points)),
@@ -192,14 +177,16 @@ def _benchmark_closes(connection: Connection, symbol: str, first_day: date, as_o
     return {day: close for day, close in closes.items() if day >= keep_from}
 
 
-def _row(pid: int, as_of: date, days: int, now: datetime, benchmark: str, figures: Figures) -> dict[str, Any]:
+def _row(
+    pid: int, as_of: date, days: int, now: datetime, benchmark: str, figures: PerformanceFigures
+) -> dict[str, Any]:
     return {
         "portfolio_id": pid,
         "as_of": as_of,
         "window_days": days,
         "computed_at": now,
         "benchmark": benchmark,
-        **asdict(figures),
+        **figures.model_dump(),
     }
 
 

@@ -7,11 +7,11 @@ from typing import Literal
 
 from sqlmodel import Session, col, select
 
-from services.errors import TickworkError
+from services.errors import NotFound
 from services.storage.models import Report
 
 
-class ReportNotFound(TickworkError):
+class ReportNotFound(NotFound):
     """Raised when the catalog has no such report, or its file is missing from the reports folder."""
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, time
 from functools import lru_cache
 from typing import Any
 
+from services.errors import TickworkError
 from services.sandbox.market import Interval, Market
 from services.sandbox.universe import DEMO, Asset, from_binance, generated_symbols
 from services.sandbox.universe import asset as find_asset
@@ -70,7 +71,9 @@ def handle(request: Request, *, market: Market) -> Response:
         return error.response
 
 
-class _BinanceError(Exception):
+class _BinanceError(TickworkError):
+    """Raised when a request breaks Binance's rules; it becomes Binance's error body and status."""
+
     def __init__(self, status: int, code: int, msg: str) -> None:
         super().__init__(msg)
         self.response = json_response(status, {"code": code, "msg": msg})

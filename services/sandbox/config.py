@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.errors import TickworkError
+
 PROVIDERS = ("yahoo", "binance", "coingecko", "stooq")
 DEFAULT_LIMITS: dict[str, int | None] = {"yahoo": 6000, "binance": 6000, "coingecko": 30, "stooq": 6000}
 
 
-class ConfigError(ValueError):
+class ConfigError(TickworkError, ValueError):
     """Raised when a configuration change names an unknown provider or has a bad value."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from services.errors import TickworkError
 from services.sandbox import actions
 from services.sandbox.market import Bars, Interval, Market
 from services.sandbox.universe import ETF, Asset, from_yahoo
@@ -83,7 +84,9 @@ def error_in_200(request: Request) -> Response:
 
 
 # -- chart ---------------------------------------------------------------------------------------
-class _Invalid(Exception):
+class _Invalid(TickworkError):
+    """Raised when a chart request is one Yahoo refuses; it becomes Yahoo's error body and status."""
+
     def __init__(self, status: int, code: str, description: str) -> None:
         super().__init__(description)
         self.status, self.code, self.description = status, code, description

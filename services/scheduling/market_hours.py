@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from services.errors import TickworkError
+
 NEW_YORK = ZoneInfo("America/New_York")
 PRE_MARKET_OPENS = time(4, 0)
 AFTER_HOURS_LENGTH = timedelta(hours=4)
@@ -52,8 +54,8 @@ class Session:
         return Phase.CLOSED
 
 
-class CalendarOutOfRange(ValueError):
-    """The calendar library has no sessions for that year yet."""
+class CalendarOutOfRange(TickworkError, ValueError):
+    """Raised when the calendar library has no sessions for that year yet."""
 
 
 class NyseCalendar:

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from services.engine.ledger.states import TaskState
-from services.errors import TickworkError
+from services.errors import NotFound
 from services.scheduling.jobs import Job
 from services.storage.db import as_utc
 from services.storage.models import ScheduledJob, ScheduledRun, Task
@@ -28,7 +28,7 @@ STALE_CLAIM = timedelta(seconds=90)
 RUN_IDS = uuid.UUID("6f7d0a52-4b7e-4f53-9a59-3c1d2f1b8e10")
 
 
-class JobNotFound(TickworkError):
+class JobNotFound(NotFound):
     """Raised when no scheduled job has the given name."""
 
 

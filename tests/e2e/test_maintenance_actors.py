@@ -15,9 +15,7 @@ from tests.support.workers import wait_for
 
 pytestmark = [
     pytest.mark.rabbitmq,
-    pytest.mark.parametrize(
-        "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-    ),
+    pytest.mark.both_databases,
 ]
 
 

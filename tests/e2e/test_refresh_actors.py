@@ -14,9 +14,7 @@ from tests.support.ledger import wait_state
 
 pytestmark = [
     pytest.mark.rabbitmq,
-    pytest.mark.parametrize(
-        "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-    ),
+    pytest.mark.both_databases,
 ]
 
 

@@ -20,9 +20,7 @@ from tests.support.workers import ROOT
 
 pytestmark = [
     pytest.mark.rabbitmq,
-    pytest.mark.parametrize(
-        "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-    ),
+    pytest.mark.both_databases,
 ]
 
 

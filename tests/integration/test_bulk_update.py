@@ -12,9 +12,7 @@ from services.storage.bulk_update import bulk_update
 from services.storage.db import as_utc, make_engine, session_scope
 from services.storage.models import Instrument, Portfolio, Position
 
-pytestmark = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+pytestmark = pytest.mark.both_databases
 AT = datetime(2026, 11, 24, 15, 30, 12, 345678, tzinfo=UTC)
 COLUMNS = ("price", "price_at", "price_stale", "market_value", "unrealized_pnl", "weight", "valued_at")
 

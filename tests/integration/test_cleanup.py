@@ -15,9 +15,7 @@ from services.maintenance.cleanup import cleanup_old_data, default_policies, res
 from services.storage.db import as_utc, session_scope
 from services.storage.models import Task
 
-pytestmark = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+pytestmark = pytest.mark.both_databases
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 POLICIES = default_policies(ledger_days=30, log_days=7)
 

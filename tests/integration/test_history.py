@@ -17,9 +17,7 @@ from services.storage.db import as_utc, session_scope
 from services.storage.models import AssetInfo, CorporateAction, DailyBar, Instrument, IntradayBar
 from tests.support.fake_provider import FakeProvider
 
-pytestmark = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+pytestmark = pytest.mark.both_databases
 
 
 def add(url: str, symbol: str, providers: list[str]) -> int:

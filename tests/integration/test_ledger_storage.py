@@ -20,9 +20,7 @@ from services.engine.workers import reconcile_dead_workers, register
 from services.storage.db import session_scope
 from services.storage.models import WorkerProcess
 
-pytestmark = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+pytestmark = pytest.mark.both_databases
 
 NOW = datetime.now(UTC)
 

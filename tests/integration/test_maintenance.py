@@ -26,9 +26,7 @@ from services.storage.db import session_scope
 from services.storage.models import Backup
 from tests.support.databases import throwaway_database
 
-pytestmark = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+pytestmark = pytest.mark.both_databases
 
 
 def seed(database_url: str, tasks: int) -> None:

@@ -98,12 +98,7 @@ def test_an_untrusted_certificate_is_not_accepted_and_not_retried(database_url, 
         report.raise_for_outcome()
 
 
-BOTH = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
-
-
-@BOTH
+@pytest.mark.both_databases
 def test_the_same_row_delivered_twice_and_the_same_key_queued_twice_send_one_email(database_url, reports):
     with smtp_server() as (inbox, port):
         email = channel(port, reports)
@@ -115,7 +110,7 @@ def test_the_same_row_delivered_twice_and_the_same_key_queued_twice_send_one_ema
     assert again == first and report.skipped == first and len(inbox.messages) == 1
 
 
-@BOTH
+@pytest.mark.both_databases
 def test_workers_racing_for_the_same_rows_send_each_email_once(database_url, reports):
     # Given one message with three recipients, queued by two redelivered copies at once
     recipients = ["a@example.com", "b@example.com", "c@example.com"]
@@ -140,7 +135,7 @@ def test_workers_racing_for_the_same_rows_send_each_email_once(database_url, rep
     assert sum(len(report.skipped) for report in reports_) == 7 * 3
 
 
-@BOTH
+@pytest.mark.both_databases
 def test_a_row_left_sending_is_sent_again_only_after_the_lease(database_url, reports):
     # Given a row a worker claimed and then died with (status sending)
     ids = queue(database_url, key="m-3")

@@ -29,9 +29,7 @@ from services.storage.models import (
     Trade,
 )
 
-pytestmark = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+pytestmark = pytest.mark.both_databases
 
 SATURDAY_NOON = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # NYSE closed since Friday 21:00 UTC
 FRIDAY_1559 = datetime(2026, 11, 20, 20, 59, tzinfo=UTC)

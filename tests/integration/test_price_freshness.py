@@ -17,9 +17,7 @@ SATURDAY_NOON = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 FRIDAY_CLOSE = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)  # 16:00 New York
 
 
-@pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+@pytest.mark.both_databases
 def test_freshness_counts_stale_prices_in_market_time(database_url):
     # Given equities priced at Friday's close and on Thursday, crypto 10 and 20 minutes ago, one unpriced
     rows = [

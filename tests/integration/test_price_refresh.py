@@ -15,9 +15,7 @@ from services.storage.db import as_utc, session_scope
 from services.storage.models import Instrument
 from tests.support.fake_provider import AT, FakeProvider
 
-pytestmark = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+pytestmark = pytest.mark.both_databases
 
 
 def add(url: str, symbol: str, providers: list[str], **fields: object) -> int:

@@ -37,9 +37,6 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 FAILURES_TO_OPEN = 3
 OPEN_S = 1.0
 TIMEOUT_S = 3.0
-ON_BOTH_DATABASES = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
 
 
 @pytest.fixture
@@ -242,7 +239,7 @@ def test_binance_prices_are_the_served_strings_and_unknown_symbols_are_found_by_
     assert statuses(market, "binance") == {"400": 3, "200": 2}
 
 
-@ON_BOTH_DATABASES
+@pytest.mark.both_databases
 def test_binance_spends_request_weight_and_takes_the_servers_count(market, providers, database_url):
     _not_near_a_minute_boundary()
     providers["binance"].quotes(["BTCUSDT"])  # weight 2
@@ -385,7 +382,7 @@ def test_a_429_retry_after_is_waited_out_and_shared(market, providers, database_
     assert state_row(database_url, "yahoo").blocked_until > time.time() - 2
 
 
-@ON_BOTH_DATABASES
+@pytest.mark.both_databases
 def test_a_retry_after_longer_than_the_wait_allowed_raises_rate_limited_for_every_process(market, database_url):
     market.fault("yahoo", "rate_limit", retry_after_s=30, count=1)
     rate_limited_before = sample("tickwork_provider_rate_limited_total", provider="yahoo")
@@ -469,7 +466,7 @@ def circuit_gauge(provider: str) -> float:
     return sample("tickwork_provider_circuit_state", provider=provider)
 
 
-@ON_BOTH_DATABASES
+@pytest.mark.both_databases
 def test_the_circuit_opens_refuses_without_calling_then_half_opens_and_closes(market, providers, database_url):
     # Given N consecutive failed calls
     market.fault("coingecko", "error_in_200")

@@ -29,9 +29,7 @@ from services.storage.models import (
     Trade,
 )
 
-pytestmark = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+pytestmark = pytest.mark.both_databases
 
 
 def utc(day: int, hour: int, month: int = 11) -> datetime:

@@ -22,9 +22,6 @@ from services.storage.models import Alert, ScheduledRun, Task
 from tests.support.nyse_2026 import NY, utc
 from tests.support.scheduling import RecordingSender, SimulatedClock, job
 
-BOTH = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
 T0 = utc(2026, 11, 23, 12)  # a Monday
 EVERY_MINUTE = job("every-minute", "* * * * *")
 
@@ -103,7 +100,7 @@ def test_the_real_loop_runs_minute_and_5_second_jobs_through_thanksgiving_and_th
     assert all(send.schedule.scheduled_at == at for send, at in sender.sent)  # each sent at its tick
 
 
-@BOTH
+@pytest.mark.both_databases
 def test_two_schedulers_send_one_message_per_tick(database_url):
     sender_a, sender_b = RecordingSender(), RecordingSender()
     a = scheduler(database_url, [EVERY_MINUTE], sender_a, name="a")
@@ -127,7 +124,7 @@ def test_two_schedulers_send_one_message_per_tick(database_url):
     assert sorted(sent) == [T0 + timedelta(minutes=n) for n in range(1, 61)]
 
 
-@BOTH
+@pytest.mark.both_databases
 def test_a_paused_job_sends_nothing_until_resumed(database_url):
     sender = RecordingSender()
     loop = scheduler(database_url, [EVERY_MINUTE], sender)
@@ -142,7 +139,7 @@ def test_a_paused_job_sends_nothing_until_resumed(database_url):
     assert [r.due_at.minute for r in runs(database_url, "every-minute")] == [1, 6]
 
 
-@BOTH
+@pytest.mark.both_databases
 def test_runs_missed_while_no_scheduler_ran_are_recorded_as_one_skipped_run(database_url):
     sender = RecordingSender()
     first = scheduler(database_url, [EVERY_MINUTE], sender)
@@ -170,7 +167,7 @@ def test_runs_missed_while_no_scheduler_ran_are_recorded_as_one_skipped_run(data
     )
 
 
-@BOTH
+@pytest.mark.both_databases
 def test_a_failed_send_is_retried_while_its_tick_is_in_grace(database_url):
     sender = RecordingSender(failures=2)
     loop = scheduler(database_url, [EVERY_MINUTE], sender)
@@ -182,7 +179,7 @@ def test_a_failed_send_is_retried_while_its_tick_is_in_grace(database_url):
     assert record.outcome == "sent" and sender.ticks("every-minute") == [due]
 
 
-@BOTH
+@pytest.mark.both_databases
 def test_a_claim_whose_scheduler_died_is_taken_over_with_the_same_message_id(database_url):
     due = T0 + timedelta(hours=1)
     with session_scope(database_url) as session:
@@ -200,7 +197,7 @@ def test_a_claim_whose_scheduler_died_is_taken_over_with_the_same_message_id(dat
     assert len(runs(database_url, "hourly")) == 1
 
 
-@BOTH
+@pytest.mark.both_databases
 def test_a_job_that_stops_succeeding_is_reported_overdue_then_resolved(database_url):
     monitored = job("every-minute", "* * * * *", overdue_after=timedelta(minutes=5))
     sender = RecordingSender()
@@ -226,7 +223,7 @@ def test_a_job_that_stops_succeeding_is_reported_overdue_then_resolved(database_
     assert alert.key == "job_overdue:every-minute" and alert.resolved_at is not None
 
 
-@BOTH
+@pytest.mark.both_databases
 def test_a_market_hours_job_is_not_overdue_over_a_weekend(database_url):
     [prices] = [j for j in TIMETABLE if j.name == "prices-extended-hours"]
     friday_last = utc(2026, 11, 21, 0, 59)  # Friday 2026-11-20 19:59 ET
@@ -240,7 +237,7 @@ def test_a_market_hours_job_is_not_overdue_over_a_weekend(database_url):
     assert [o.missed_due_at for o in late] == [utc(2026, 11, 23, 9, 0)]  # Monday's first tick, 04:00 ET
 
 
-@BOTH
+@pytest.mark.both_databases
 def test_jobs_list_shows_state_next_run_last_run_and_last_success(database_url):
     sender = RecordingSender()
     inactive = job("waiting", "0 * * * *", actor="refresh_all_prices")

@@ -22,9 +22,7 @@ CALLS_EACH = 10
 LIMIT = 10  # requests per window, for all processes together
 WINDOW_S = 2.0
 
-pytestmark = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+pytestmark = pytest.mark.both_databases
 
 
 def call_yahoo(sandbox_url: str, database_url: str, ready: Any, go: Any, results: Any) -> None:

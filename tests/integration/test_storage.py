@@ -10,9 +10,7 @@ from services.storage.db import make_engine, session_scope
 from services.storage.migrate import alembic_config, current, downgrade, is_current, upgrade
 from services.storage.models import metadata
 
-pytestmark = pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
+pytestmark = pytest.mark.both_databases
 
 
 def test_migrated_database_has_every_table_of_the_models(database_url):

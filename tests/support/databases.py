@@ -1,4 +1,8 @@
-"""Throw-away databases: a SQLite file, or a fresh PostgreSQL database per test."""
+"""Throw-away databases: a SQLite file, or a fresh PostgreSQL database per test.
+
+The one copy for tests and the benchmarks: `bench/database.py` imports it (both run from a checkout;
+neither `tests` nor `bench` is installed, and the test suite is where this code is exercised most).
+"""
 
 from __future__ import annotations
 
@@ -16,17 +20,21 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@1
 
 
 @contextmanager
-def throwaway_database(kind: str, folder: Path) -> Iterator[str]:
+def throwaway_database(
+    kind: str, folder: Path, *, admin_url: str = TEST_DATABASE_URL, prefix: str = "tickwork_test"
+) -> Iterator[str]:
+    """A SQLite file in `folder`, or a new PostgreSQL database `<prefix>_<random>` on `admin_url`'s
+    server (a role allowed to CREATE DATABASE), dropped at the end. Empty: the caller migrates it."""
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'tickwork.db'}"
         return
-    name = f"tickwork_test_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = sqlalchemy.create_engine(
-        TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
     )
     with admin.connect() as connection:
         connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
     try:
         yield url
     finally:

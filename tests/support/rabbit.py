@@ -1,4 +1,7 @@
-"""RabbitMQ helpers for tests: a throw-away virtual host, queue inspection and broker settings."""
+"""RabbitMQ helpers for tests: a throw-away virtual host, queue inspection and broker settings.
+
+`rabbitmqctl`, `create_vhost` and `delete_vhost` are the one copy that `bench/rabbit.py` imports too.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import contextlib
 import json
 import shutil
 import subprocess
+import time
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -28,16 +32,26 @@ def have_rabbitmqctl() -> bool:
     return shutil.which("rabbitmqctl") is not None
 
 
-def create_vhost() -> tuple[str, str]:
-    """A fresh vhost for one test session, so tests never see the main job's queues."""
-    vhost = f"tickwork-test-{uuid.uuid4().hex[:8]}"
-    rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+def create_vhost(prefix: str = "tickwork-test", *, timeout: float = 60) -> tuple[str, str]:
+    """A fresh vhost `<prefix>-<random>` (for one test session, or one benchmark run), so that its
+    user never sees, nor disturbs, the main job's queues."""
+    vhost = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    rabbitmqctl("add_vhost", vhost, timeout=timeout)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*", timeout=timeout)
     return vhost, f"{BASE_URL}/{quote(vhost, safe='')}"
 
 
-def delete_vhost(vhost: str) -> None:
-    rabbitmqctl("delete_vhost", vhost)
+def delete_vhost(vhost: str, *, attempts: int = 1, timeout: float = 60) -> None:
+    """Delete the vhost, with a few `attempts` 2 s apart if asked (the shared broker may be
+    restarting: some tests stop_app it); the last failure is raised."""
+    for attempt in range(attempts):
+        try:
+            rabbitmqctl("delete_vhost", vhost, timeout=timeout)
+            return
+        except subprocess.SubprocessError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2)
 
 
 class Rabbit:

@@ -10,7 +10,8 @@ from dramatiq.broker import MessageProxy
 from dramatiq.message import Message
 from dramatiq.middleware import Middleware, SkipMessage
 
-from actors.rabbitmq import TickworkBroker, _pin_fields
+from actors.internals import pin_message_fields
+from actors.rabbitmq import TickworkBroker
 
 
 class Recorder(Middleware):
@@ -62,7 +63,7 @@ def test_skip_message_goes_through_and_other_errors_are_logged(caplog):
 
 def test_a_pinned_proxy_reads_the_same_fields_as_the_message():
     message = Message(queue_name="refresh", actor_name="a", args=(), kwargs={"x": 1}, options={"retries": 1})
-    proxy = _pin_fields(MessageProxy(message))
+    proxy = pin_message_fields(MessageProxy(message))
     assert (proxy.queue_name, proxy.actor_name, proxy.kwargs, proxy.message_id) == (
         "refresh",
         "a",

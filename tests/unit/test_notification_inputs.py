@@ -6,7 +6,7 @@ import pytest
 
 from services.errors import NotificationInvalid, SettingsError
 from services.notifications.templates import SafeHtml, render
-from services.settings import load_settings
+from services.settings import load_settings, revealed
 
 
 def test_templates_escape_html_values_but_not_safe_fragments_and_keep_text_as_is():
@@ -41,7 +41,7 @@ def test_a_placeholder_webhook_secret_is_refused_outside_development(monkeypatch
 def test_a_real_secret_anywhere_and_a_placeholder_in_development_are_accepted(monkeypatch):
     monkeypatch.setenv("TICKWORK_ENV", "production")
     monkeypatch.setenv("TICKWORK_WEBHOOK_SECRET", "b9f0c1d2e3a4f5a6b7c8d9e0")
-    assert load_settings().tickwork_webhook_secret == "b9f0c1d2e3a4f5a6b7c8d9e0"
+    assert revealed(load_settings().tickwork_webhook_secret) == "b9f0c1d2e3a4f5a6b7c8d9e0"
     monkeypatch.setenv("TICKWORK_ENV", "development")
     monkeypatch.setenv("TICKWORK_WEBHOOK_SECRET", "changeme")
-    assert load_settings().tickwork_webhook_secret == "changeme"
+    assert revealed(load_settings().tickwork_webhook_secret) == "changeme"

@@ -30,6 +30,7 @@ from services.engine.ledger import tasks as ledger
 from services.engine.ledger.states import WAITING, TaskState
 from services.engine.workers import list_workers, worker_status
 from services.settings import Settings
+from services.storage.db import as_utc
 from services.storage.models import Task
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -67,8 +68,8 @@ def list_tasks(
         states=tuple(s.value for s in status_ or ()),
         actor=actor,
         queue=queue,
-        since=_utc(created_after),
-        until=_utc(created_before),
+        since=as_utc(created_after) if created_after else None,  # a naive time is read as UTC
+        until=as_utc(created_before) if created_before else None,
     )
     rows = ledger.list_tasks(session=db, where=where, limit=limit, offset=offset)
     total = sum(ledger.count_tasks(session=db, where=where).values())
@@ -212,9 +213,3 @@ def _submitted(
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/v1/tasks/{result.created.task_id}"
     return result.created
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -12,12 +12,12 @@ from sqlmodel import Session, col
 
 from services.engine.ledger.redaction import redact
 from services.engine.ledger.states import CANCELLABLE, FINAL, WAITING, TaskState
-from services.errors import TickworkError
+from services.errors import NotFound, TickworkError
 from services.storage.models import Task
 from services.storage.upsert import dialect_insert
 
 
-class TaskNotFound(TickworkError):
+class TaskNotFound(NotFound):
     """Raised when no ledger row has the given task id."""
 
 

@@ -19,7 +19,7 @@ from services.market_data.http import ProviderHttp
 from services.market_data.providers import binance, coingecko, stooq, yahoo
 from services.market_data.providers.base import Provider
 from services.market_data.rate_limit import SharedRateLimit
-from services.settings import Settings
+from services.settings import Settings, revealed
 
 LIVE_URLS = {
     "yahoo": yahoo.LIVE_URL,
@@ -85,7 +85,7 @@ def build_providers(
         http.start()
         return http
 
-    key = settings.tickwork_coingecko_api_key
+    key = revealed(settings.tickwork_coingecko_api_key)
     return {
         "yahoo": yahoo.YahooProvider(client("yahoo")),
         "binance": binance.BinanceProvider(client("binance", used_weight_header=binance.USED_WEIGHT_HEADER)),

@@ -8,7 +8,6 @@ server's 6000), and every answer's X-MBX-USED-WEIGHT-1M raises our count to the 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,9 +15,9 @@ from typing import Any
 import requests
 
 from services.errors import NotSupported, UnknownSymbol
-from services.market_data.http import BadResponse, ProviderHttp, read_json, response_time, unexpected
+from services.market_data.http import BadResponse, read_json, response_time, unexpected
 from services.market_data.providers.base import Bar, History, Info, Quote, QuoteBatch
-from services.market_data.providers.batching import chunked
+from services.market_data.providers.http_provider import HttpProvider
 
 LIVE_URL = "https://api.binance.com"
 USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
@@ -34,26 +33,14 @@ ILLEGAL_CHARACTERS = -1100  # a symbol that cannot exist (lower case, punctuatio
 INVALID_INTERVAL = -1120
 
 
-class BinanceProvider:
+class BinanceProvider(HttpProvider):
     name = "binance"
     max_batch = 100
     intervals = frozenset(INTERVALS)
 
-    def __init__(self, http: ProviderHttp) -> None:
-        self.http = http
-
-    def close(self) -> None:
-        self.http.close()
-
     # -- quotes -------------------------------------------------------------------------------------
 
-    def quotes(self, symbols: Sequence[str]) -> QuoteBatch:
-        batch = QuoteBatch()
-        for chunk in chunked(symbols, self.max_batch):
-            self._prices(chunk, batch)
-        return batch
-
-    def _prices(self, symbols: list[str], batch: QuoteBatch) -> None:
+    def _quote_batch(self, symbols: list[str], batch: QuoteBatch) -> None:
         """One call for the lot; an unknown symbol fails the whole call, so halve until it is found."""
         try:
             found = self._ask_prices(symbols)
@@ -62,8 +49,8 @@ class BinanceProvider:
                 batch.unknown[symbols[0]] = str(error.args[0])
                 return
             half = len(symbols) // 2
-            self._prices(symbols[:half], batch)
-            self._prices(symbols[half:], batch)
+            self._quote_batch(symbols[:half], batch)
+            self._quote_batch(symbols[half:], batch)
             return
         for symbol in symbols:
             quote = found.get(symbol.upper())

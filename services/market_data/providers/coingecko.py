@@ -7,7 +7,6 @@ plans allow about 30 a minute); a demo key (TICKWORK_COINGECKO_API_KEY) goes in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,9 +15,9 @@ from urllib.parse import quote as url_quote
 import requests
 
 from services.errors import NotSupported, UnknownSymbol
-from services.market_data.http import BadResponse, ProviderHttp, read_json, response_time, unexpected
+from services.market_data.http import BadResponse, read_json, response_time, unexpected
 from services.market_data.providers.base import History, Info, Quote, QuoteBatch
-from services.market_data.providers.batching import chunked
+from services.market_data.providers.http_provider import HttpProvider
 
 LIVE_URL = "https://api.coingecko.com"
 API_KEY_HEADER = "x-cg-demo-api-key"
@@ -26,35 +25,26 @@ VS_CURRENCY = "usd"
 DESCRIPTION_CHARS = 1000  # asset info keeps the start of the description, not pages of it
 
 
-class CoinGeckoProvider:
+class CoinGeckoProvider(HttpProvider):
     name = "coingecko"
     max_batch = 100
     intervals: frozenset[str] = frozenset()
 
-    def __init__(self, http: ProviderHttp) -> None:
-        self.http = http
-
-    def close(self) -> None:
-        self.http.close()
-
-    def quotes(self, symbols: Sequence[str]) -> QuoteBatch:
-        batch = QuoteBatch()
-        for chunk in chunked(symbols, self.max_batch):
-            params = {
-                "ids": ",".join(chunk),
-                "vs_currencies": VS_CURRENCY,
-                "include_last_updated_at": "true",
-                "precision": "full",
-            }
-            found = self.http.get("/api/v3/simple/price", _read_prices, params=params)
-            for coin in chunk:
-                entry = found.get(coin)
-                if entry is None:
-                    # CoinGecko leaves unknown ids out of the answer: that is how it says so.
-                    batch.unknown[coin] = "not in simple/price's answer"
-                elif entry.get(VS_CURRENCY) is not None:
-                    batch.quotes[coin] = _quote_of(coin, entry, found.received_at)
-        return batch
+    def _quote_batch(self, symbols: list[str], batch: QuoteBatch) -> None:
+        params = {
+            "ids": ",".join(symbols),
+            "vs_currencies": VS_CURRENCY,
+            "include_last_updated_at": "true",
+            "precision": "full",
+        }
+        found = self.http.get("/api/v3/simple/price", _read_prices, params=params)
+        for coin in symbols:
+            entry = found.get(coin)
+            if entry is None:
+                # CoinGecko leaves unknown ids out of the answer: that is how it says so.
+                batch.unknown[coin] = "not in simple/price's answer"
+            elif entry.get(VS_CURRENCY) is not None:
+                batch.quotes[coin] = _quote_of(coin, entry, found.received_at)
 
     def history(self, symbol: str, start: date, end: date, interval: str) -> History:
         raise NotSupported("coingecko: history comes from binance")

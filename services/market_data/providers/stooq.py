@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -20,9 +19,9 @@ from zoneinfo import ZoneInfo
 import requests
 
 from services.errors import NotSupported, RateLimited, UnknownSymbol
-from services.market_data.http import BadResponse, ProviderHttp, snippet, unexpected
+from services.market_data.http import BadResponse, snippet, unexpected
 from services.market_data.providers.base import Bar, History, Info, Quote, QuoteBatch
-from services.market_data.providers.batching import chunked
+from services.market_data.providers.http_provider import HttpProvider
 
 LIVE_URL = "https://stooq.com"
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -33,34 +32,25 @@ DAILY_LIMIT = "Exceeded the daily hits limit"
 MISSING = "N/D"
 
 
-class StooqProvider:
+class StooqProvider(HttpProvider):
     name = "stooq"
     max_batch = 50
     intervals = frozenset(INTERVALS)
 
-    def __init__(self, http: ProviderHttp) -> None:
-        self.http = http
-
-    def close(self) -> None:
-        self.http.close()
-
-    def quotes(self, symbols: Sequence[str]) -> QuoteBatch:
-        batch = QuoteBatch()
-        for chunk in chunked(symbols, self.max_batch):
-            # Written out by hand: Stooq wants a literal `+` between symbols and a bare `h`.
-            query = "s=" + "+".join(url_quote(s, safe=".") for s in chunk) + "&f=sd2t2ohlcv&h&e=csv"
-            rows = self.http.get("/q/l/", _read_quotes, params=query)
-            for symbol in chunk:
-                row = rows.get(symbol.upper())
-                if row is None:
-                    continue  # not in the answer at all: neither priced nor known to be unknown
-                if row["Date"] == MISSING:
-                    batch.unknown[symbol] = "N/D (no such symbol)"
-                    continue
-                quote = _quote_of(symbol, row)
-                if quote is not None:
-                    batch.quotes[symbol] = quote
-        return batch
+    def _quote_batch(self, symbols: list[str], batch: QuoteBatch) -> None:
+        # Written out by hand: Stooq wants a literal `+` between symbols and a bare `h`.
+        query = "s=" + "+".join(url_quote(s, safe=".") for s in symbols) + "&f=sd2t2ohlcv&h&e=csv"
+        rows = self.http.get("/q/l/", _read_quotes, params=query)
+        for symbol in symbols:
+            row = rows.get(symbol.upper())
+            if row is None:
+                continue  # not in the answer at all: neither priced nor known to be unknown
+            if row["Date"] == MISSING:
+                batch.unknown[symbol] = "N/D (no such symbol)"
+                continue
+            quote = _quote_of(symbol, row)
+            if quote is not None:
+                batch.quotes[symbol] = quote
 
     def history(self, symbol: str, start: date, end: date, interval: str) -> History:
         if interval not in INTERVALS:

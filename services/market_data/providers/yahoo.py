@@ -7,7 +7,6 @@ Yahoo has no published limit: our budget is TICKWORK_YAHOO_REQUESTS_PER_MINUTE, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -17,9 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 
 from services.errors import NotSupported, ProviderError, UnknownSymbol
-from services.market_data.http import BadResponse, ProviderHttp, read_json, unexpected
+from services.market_data.http import BadResponse, read_json, unexpected
 from services.market_data.providers.base import Bar, History, Info, Quote, QuoteBatch
-from services.market_data.providers.batching import chunked
+from services.market_data.providers.http_provider import HttpProvider
 
 log = logging.getLogger("tickwork.market_data")
 
@@ -32,31 +31,22 @@ ADJUSTED_EXTRA_DECIMALS = 4
 ASSET_TYPES = {"EQUITY": "equity", "ETF": "etf", "CRYPTOCURRENCY": "crypto", "MUTUALFUND": "fund", "INDEX": "index"}
 
 
-class YahooProvider:
+class YahooProvider(HttpProvider):
     name = "yahoo"
     max_batch = 20
     intervals = frozenset(INTERVALS)
 
-    def __init__(self, http: ProviderHttp) -> None:
-        self.http = http
-
-    def close(self) -> None:
-        self.http.close()
-
     # -- quotes -------------------------------------------------------------------------------------
 
-    def quotes(self, symbols: Sequence[str]) -> QuoteBatch:
-        batch = QuoteBatch()
-        for chunk in chunked(symbols, self.max_batch):
-            params = {"symbols": ",".join(chunk), "range": "1d", "interval": "1d"}
-            found = self.http.get("/v7/finance/spark", _read_spark, params=params)
-            for symbol in chunk:
-                quote = found.get(symbol.upper())
-                if quote is not None:
-                    batch.quotes[symbol] = _renamed(quote, symbol)
-                else:
-                    self._confirm_missing(symbol, batch)
-        return batch
+    def _quote_batch(self, symbols: list[str], batch: QuoteBatch) -> None:
+        params = {"symbols": ",".join(symbols), "range": "1d", "interval": "1d"}
+        found = self.http.get("/v7/finance/spark", _read_spark, params=params)
+        for symbol in symbols:
+            quote = found.get(symbol.upper())
+            if quote is not None:
+                batch.quotes[symbol] = _renamed(quote, symbol)
+            else:
+                self._confirm_missing(symbol, batch)
 
     def _confirm_missing(self, symbol: str, batch: QuoteBatch) -> None:
         """Spark leaves out what it cannot find, also by accident: one chart call tells which."""

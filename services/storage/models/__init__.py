@@ -20,7 +20,15 @@ from services.storage.models.market_data import (
     ProviderState,
 )
 from services.storage.models.notifications import Alert, AlertRule, AlertRuleState, Notification, NotificationRecipient
-from services.storage.models.portfolio import CashFlow, Portfolio, PortfolioMetrics, PortfolioSnapshot, Position, Trade
+from services.storage.models.portfolio import (
+    CashFlow,
+    PerformanceFigures,
+    Portfolio,
+    PortfolioMetrics,
+    PortfolioSnapshot,
+    Position,
+    Trade,
+)
 from services.storage.models.scheduling import ScheduledJob, ScheduledRun
 
 metadata = SQLModel.metadata
@@ -43,6 +51,7 @@ __all__ = [
     "IntradayBar",
     "Notification",
     "NotificationRecipient",
+    "PerformanceFigures",
     "Portfolio",
     "PortfolioMetrics",
     "PortfolioSnapshot",

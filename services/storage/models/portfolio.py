@@ -109,18 +109,12 @@ class PortfolioSnapshot(SQLModel, table=True):
     stale_positions: int = 0
 
 
-class PortfolioMetrics(SQLModel, table=True):
-    """Performance figures of one portfolio over a trailing window, as of one day (conventions in
-    docs/market-data.md). Ratios are floats: statistics, not money."""
+class PerformanceFigures(SQLModel):
+    """A portfolio's performance figures over a window, as `calculate_metrics` computes them and
+    portfolio_metrics stores them (conventions in docs/market-data.md). Ratios are floats:
+    statistics, not money. None: too few observations for that figure."""
 
-    __tablename__ = "portfolio_metrics"
-
-    portfolio_id: int = Field(foreign_key="portfolios.id", primary_key=True)
-    as_of: date = Field(primary_key=True)
-    window_days: int = Field(primary_key=True)
-    computed_at: datetime = utc_field()
     observations: int  # daily returns the figures rest on
-    benchmark: str = Field(max_length=32)
     time_weighted_return: float | None = None
     money_weighted_return: float | None = None  # XIRR, annualized
     annual_return: float | None = None
@@ -131,3 +125,15 @@ class PortfolioMetrics(SQLModel, table=True):
     calmar: float | None = None
     beta: float | None = None
     alpha: float | None = None
+
+
+class PortfolioMetrics(PerformanceFigures, table=True):
+    """Performance figures of one portfolio over a trailing window, as of one day."""
+
+    __tablename__ = "portfolio_metrics"
+
+    portfolio_id: int = Field(foreign_key="portfolios.id", primary_key=True)
+    as_of: date = Field(primary_key=True)
+    window_days: int = Field(primary_key=True)
+    computed_at: datetime = utc_field()
+    benchmark: str = Field(max_length=32)
