@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import requires, version
 from typing import Any
 
 import dramatiq.middleware.prometheus as dramatiq_prometheus
@@ -38,7 +38,16 @@ from dramatiq.middleware.threading import raise_thread_exception
 # periodiq's own scheduler, kept before `replace_periodiq_scheduler` swaps the module's name.
 PeriodiqSchedulerBase = periodiq.Scheduler
 
-PINNED = {"dramatiq": ">=2.2,<2.3", "periodiq": ">=0.14,<0.15", "prometheus_client": ">=0.20"}
+
+def pinned(library: str) -> str:
+    """Tickwork's requirement on `library`, as pyproject.toml pins it (read from the installed metadata)."""
+    wanted = library.lower().replace("_", "-")
+    for requirement in requires("tickwork") or ():
+        name = re.split(r"[\[<>=!~;\s]", requirement, maxsplit=1)[0]
+        if name.lower().replace("_", "-") == wanted:
+            return requirement.split(";")[0].strip()
+    return f"{library} (not pinned)"
+
 
 __all__ = [
     "RELIANCES",
@@ -146,7 +155,7 @@ class Reliance:
             self.check()
         except Exception as error:  # an AttributeError or a TypeError is as much a change as a failed assert
             raise InternalsChanged(
-                f"{self.library} {version(self.library)} (Tickwork pins {self.library}{PINNED[self.library]}): "
+                f"{self.library} {version(self.library)} (Tickwork pins {pinned(self.library)}): "
                 f"{self.name} is not what {self.used_by} relies on ({type(error).__name__}: {error}). "
                 f"It is used to {self.why}. Read the library's source and update actors/internals.py."
             ) from error

@@ -4,6 +4,9 @@ Bar values carry float32 noise as live Yahoo's do (229.8699951171875): round the
 `meta.priceHint` decimals. A one-minute bar with no trade is a row of nulls. Intraday history has
 Yahoo's windows: 1m at most 7 days a request and within the last 30 days, 2m..90m within 60 days,
 1h within 730 days, each refused with HTTP 422 like live Yahoo.
+
+Over 400 lines because it is one vendor's wire format: spark and search reuse chart's error shapes,
+rounding and sessions, so a split by endpoint would only make each part import the others.
 """
 
 from __future__ import annotations

@@ -6,12 +6,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from services.api.deps import Config, Db, Reader
-from services.reports.catalog import ReportNotFound, get_report, list_reports, report_file
+from services.reports.catalog import get_report, list_reports, report_file
 from services.storage.db import as_utc
 from services.storage.models import Report
 
@@ -71,17 +71,11 @@ def report_csv(report_id: int, db: Db, config: Config, _: Reader) -> FileRespons
 
 
 def _get(db: Db, report_id: int) -> Report:
-    try:
-        return get_report(session=db, report_id=report_id)
-    except ReportNotFound as error:
-        raise HTTPException(404, str(error)) from None
+    return get_report(session=db, report_id=report_id)  # ReportNotFound is a NotFound: 404
 
 
 def _file(record: Report, which: Literal["html", "csv"], reports_dir: Path) -> FileResponse:
-    try:
-        path = report_file(record, which, reports_dir=reports_dir)
-    except ReportNotFound as error:
-        raise HTTPException(404, str(error)) from None
+    path = report_file(record, which, reports_dir=reports_dir)  # a missing file is ReportNotFound: 404
     # The name tells a browser what it saves; the page itself is served inline.
     return FileResponse(path, media_type=MEDIA_TYPES[which], filename=path.name, content_disposition_type="inline")
 
