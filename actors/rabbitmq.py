@@ -15,7 +15,6 @@ import bisect
 import dataclasses
 import threading
 import time
-import traceback
 from typing import Any
 
 import pika
@@ -27,6 +26,7 @@ from dramatiq.middleware import Middleware, MiddlewareError
 
 from actors.encoder import REJECTED_BODY, REJECTION
 from services.engine.delays import DUE_AT, parked_options, remaining_ms
+from services.engine.error_text import error_message, error_traceback
 from services.engine.priority import MAX_PRIORITY
 from services.engine.topology import dead_letter_queue, dead_letter_queue_arguments, work_queue_arguments
 from services.errors import MessageRejected
@@ -134,7 +134,7 @@ def dead_letter_record(message: Any, queue_name: str) -> dict[str, Any]:
         )
     elif error is not None:
         reason = "retries_exhausted" if message.options.get("retries") else "failed"
-        detail, error_type = str(error) or repr(error), type(error).__name__
+        detail, error_type = error_message(error), type(error).__name__
     else:
         reason, detail, error_type = "rejected", "rejected by a middleware", "Rejected"
     record = {
@@ -146,7 +146,7 @@ def dead_letter_record(message: Any, queue_name: str) -> dict[str, Any]:
         "dead_lettered_at_ms": current_millis(),
     }
     if error is not None and not isinstance(error, MessageRejected | ActorNotFound):
-        record["traceback"] = "".join(traceback.format_exception(error, limit=30))[-8000:]
+        record["traceback"] = error_traceback(error)
     return record
 
 

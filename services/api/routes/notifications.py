@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from services.api.deps import Admin, Config, Db, Reader
+from services.api.lookups import row_id
 from services.api.schemas_notifications import (
     Channel,
     OutboxEntry,
@@ -41,7 +42,7 @@ def create_recipient(body: RecipientCreate, db: Db, config: Config, _: Admin) ->
 
 @router.delete("/recipients/{recipient_id}", status_code=204)
 def delete_recipient(recipient_id: int, db: Db, _: Admin) -> Response:
-    admin.remove_recipient(session=db, recipient_id=recipient_id)
+    admin.remove_recipient(session=db, recipient_id=row_id("recipient", recipient_id))
     return Response(status_code=204)
 
 
@@ -61,12 +62,13 @@ def create_rule(body: RuleCreate, db: Db, _: Admin) -> RuleOut:
 @router.put("/rules/{rule_id}", response_model=RuleOut)
 def toggle_rule(rule_id: int, body: RuleToggle, db: Db, _: Admin) -> RuleOut:
     """Enable or disable a rule (`{"active": false}`)."""
-    return RuleOut(**admin.rule_view(admin.set_rule_active(session=db, rule_id=rule_id, active=body.active)))
+    row = admin.set_rule_active(session=db, rule_id=row_id("rule", rule_id), active=body.active)
+    return RuleOut(**admin.rule_view(row))
 
 
 @router.delete("/rules/{rule_id}", status_code=204)
 def delete_rule(rule_id: int, db: Db, _: Admin) -> Response:
-    admin.remove_rule(session=db, rule_id=rule_id)
+    admin.remove_rule(session=db, rule_id=row_id("rule", rule_id))
     return Response(status_code=204)
 
 

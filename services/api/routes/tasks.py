@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import Field
 
 from services.api.deps import Canceller, Client, Config, Creator, Db, Reader
+from services.api.lookups import text_id
 from services.api.schemas import (
     Cancelled,
     Submission,
@@ -20,6 +22,7 @@ from services.api.schemas import (
     TaskSummary,
     Worker,
 )
+from services.api.strict import JsonInt, QueryTimestamp
 from services.api.submit import submit
 from services.api.tokens import Caller
 from services.contract.fields import Id
@@ -57,8 +60,8 @@ def list_tasks(
     status_: Annotated[list[TaskState] | None, Query(alias="status")] = None,
     actor: Annotated[str | None, Query(max_length=128)] = None,
     queue: Annotated[str | None, Query(max_length=64)] = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: QueryTimestamp | None = None,
+    created_before: QueryTimestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> TaskPage:
@@ -122,7 +125,7 @@ class AssetInfoRequest(FetchAssetInfo, Submission):
 
 class PortfolioPerformanceRequest(Submission):
     portfolio_id: Id
-    days: int = 365
+    days: JsonInt = Field(365, ge=2, le=3650)
 
 
 class PortfolioSnapshotRequest(CreatePortfolioSnapshot, Submission):
@@ -176,7 +179,7 @@ for path, actor_name, model, doc in SHORTCUTS:
 @router.get("/{task_id}", response_model=TaskDetail)
 def get_task(task_id: str, db: Db, _: Reader) -> TaskDetail:
     """State, progress, current step, log lines, result and error of one task."""
-    task = ledger.get_task(session=db, message_id=task_id)
+    task = ledger.get_task(session=db, message_id=text_id("task", task_id))
     error = TaskError(type=task.error_type, message=task.error_message, traceback=task.error_traceback)
     return TaskDetail(
         **summary(task).model_dump(),
@@ -191,13 +194,13 @@ def get_task(task_id: str, db: Db, _: Reader) -> TaskDetail:
 
 @router.get("/{task_id}/logs", response_model=TaskLogs)
 def task_logs(task_id: str, db: Db, _: Reader) -> TaskLogs:
-    return TaskLogs(task_id=task_id, lines=ledger.task_log(session=db, message_id=task_id))
+    return TaskLogs(task_id=task_id, lines=ledger.task_log(session=db, message_id=text_id("task", task_id)))
 
 
 @router.delete("/{task_id}", response_model=Cancelled)
 def cancel(task_id: str, config: Config, _: Canceller) -> Cancelled:
     """Cancel a pending task (skipped when delivered) or a running one (interrupted); 409 if it finished."""
-    task = cancel_task(task_id, database_url=config.database_url, rabbitmq_url=config.rabbitmq_url)
+    task = cancel_task(text_id("task", task_id), database_url=config.database_url, rabbitmq_url=config.rabbitmq_url)
     running = task.state == TaskState.RUNNING.value
     detail = "its worker interrupts it" if running else "its message is skipped when delivered"
     return Cancelled(task_id=task_id, status=TaskState(task.state), detail=detail)
