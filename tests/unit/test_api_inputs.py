@@ -78,7 +78,7 @@ def test_ids_out_of_their_column_fail_the_contract(value):
         ("send_alert", {"title": "t", "message": "m", "portfolio_id": value}),
         ("generate_reports", {"kind": "daily", "portfolio_id": value}),
     ):
-        with pytest.raises(PayloadInvalid, match="portfolio_id|bot_id"):
+        with pytest.raises(PayloadInvalid, match=r"portfolio_id|bot_id"):
             CONTRACT.get(actor).validate(parameters)
     with pytest.raises(ValidationError):
         RecipientCreate.model_validate({"account": "a", "channel": "email", "address": "a@b.io", "portfolio_id": value})
