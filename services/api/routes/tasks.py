@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import Field
 
-from services.api.deps import Canceller, Client, Config, Creator, Db, Reader
+from services.api.access import refusal_for, scope_for_actor
+from services.api.deps import Canceller, Client, Config, Creator, Db, Reader, Submitter
 from services.api.lookups import text_id
 from services.api.schemas import (
     Cancelled,
@@ -78,17 +79,33 @@ def list_tasks(
     return TaskPage(items=[summary(t) for t in rows], total=total, limit=limit, offset=offset)
 
 
-@router.post("", response_model=TaskCreated, status_code=status.HTTP_201_CREATED)
+CREATED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": TaskCreated,
+        "description": "An idempotent replay: this Idempotency-Key and body were submitted before; the first "
+        "answer is returned (header `Idempotent-Replayed: true`) and nothing is sent again",
+        "headers": {"Idempotent-Replayed": {"schema": {"type": "string"}, "description": "`true`"}},
+    },
+    201: {"description": "Submitted; `Location` names the task"},
+}
+
+
+@router.post("", response_model=TaskCreated, status_code=status.HTTP_201_CREATED, responses=CREATED)
 def create_task(
     body: TaskCreate,
     response: Response,
     db: Db,
     client: Client,
     config: Config,
-    caller: Creator,
+    caller: Submitter,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskCreated:
-    """Submit a task for any actor of the contract; its parameters are checked against the actor's schema."""
+    """Submit a task for any actor of the contract; its parameters are checked against the actor's schema.
+    The notification actors (`send_email`, `send_alert`, `webhook_callback`, ...) need the `notify` scope,
+    the others `create`."""
+    refused = refusal_for(caller, frozenset({scope_for_actor(body.actor)}), token_given=True)
+    if refused is not None:
+        raise refused
     return _submitted(body, response, client, config, caller, idempotency_key)
 
 
@@ -171,6 +188,7 @@ for path, actor_name, model, doc in SHORTCUTS:
         methods=["POST"],
         response_model=TaskCreated,
         status_code=status.HTTP_201_CREATED,
+        responses=CREATED,
         name=f"create_{actor_name}",
     )
 
