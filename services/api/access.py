@@ -17,6 +17,7 @@ from fastapi import HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.api.schemas import TaskCreate
 from services.api.tokens import Caller, InvalidToken, authenticate
 from services.api.tokens import Scope as TokenScope
 from services.contract import CONTRACT
@@ -110,3 +111,18 @@ def scope_for_actor(actor: str) -> TokenScope:
     except UnknownActor:
         return TokenScope.CREATE
     return TokenScope.NOTIFY if queue == NOTIFICATIONS_QUEUE else TokenScope.CREATE
+
+
+REQUESTER_FIELD = "requested_by"
+
+
+def with_requester(request: TaskCreate, caller: Caller) -> TaskCreate:
+    """`request` with the caller as `requested_by`, for an actor that names who asked for what it
+    sends (the signed webhook body says so): the token's word, never the body's."""
+    try:
+        fields = CONTRACT.get(request.actor).payload.model_fields
+    except UnknownActor:
+        return request
+    if REQUESTER_FIELD not in fields:
+        return request
+    return request.model_copy(update={"parameters": {**request.parameters, REQUESTER_FIELD: str(caller)}})

@@ -43,6 +43,14 @@ class RecipientOut(BaseModel):
     created_at: datetime
 
 
+class RecipientCreated(RecipientOut):
+    """A new recipient; a webhook's `signing_secret` is shown this once (it signs its deliveries)."""
+
+    signing_secret: str | None = Field(
+        None, description="Verify this webhook's X-Tickwork-Signature with it; shown only now (null: not a webhook)"
+    )
+
+
 class RuleCreate(Strict):
     kind: RuleKind
     params: dict[str, Any] = Field(

@@ -15,7 +15,7 @@ from services.errors import DeliveryFailed, DeliveryRefused, UnsafeDestination
 from services.notifications.outbox import Outgoing, deliver, enqueue
 from services.notifications.slack import SlackChannel, slack_message
 from services.notifications.ssrf import SsrfGuard, refusal
-from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig, sign, verify_signature
+from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig, encode, sign, verify_signature
 from services.storage.db import session_scope
 from services.storage.models import Notification
 from tests.support.mail import self_signed_certificate
@@ -230,6 +230,16 @@ def test_the_receiver_snippet_in_the_docs_verifies_what_we_sign():
     assert verify(SECRET, body, sign(SECRET, body, now))
     assert not verify(SECRET, body + b" ", sign(SECRET, body, now))
     assert not verify(SECRET, body, sign(SECRET, body, now - 3600))
+    # the event check: signed for this receiver, and Tickwork's own (or a known requester's)
+    event = namespace["tickwork_event"]
+    me, own = "https://hooks.example.com", {"event": "alert.raised", "requested_by": None}
+    signed = encode({**own, "destination": me})
+    assert event(SECRET, signed, sign(SECRET, signed, now), me=me)["event"] == "alert.raised"
+    assert event(SECRET, signed, sign(SECRET, signed, now), me="https://other.example.com") is None
+    asked = encode({**own, "destination": me, "requested_by": "token:abc (ci)"})
+    assert event(SECRET, asked, sign(SECRET, asked, now), me=me) is None
+    assert event(SECRET, asked, sign(SECRET, asked, now), me=me, requesters=frozenset({"token:abc (ci)"}))
+    assert event("another-secret-0123456789", signed, sign(SECRET, signed, now), me=me) is None
     example = "t=1773241200,v1=3be664c4f834e727afa42d0d08fb223b27867f5693a75958ded0c7551844261a"
     assert example in text and sign("whsec_example", body, 1773241200) == example
 

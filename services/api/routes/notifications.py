@@ -13,6 +13,7 @@ from services.api.schemas_notifications import (
     Channel,
     OutboxEntry,
     RecipientCreate,
+    RecipientCreated,
     RecipientOut,
     RuleCreate,
     RuleOut,
@@ -31,13 +32,14 @@ def list_recipients(db: Db, _: Reader, account: Account = None) -> list[Recipien
     return [RecipientOut(**admin.recipient_view(row)) for row in admin.list_recipients(session=db, account=account)]
 
 
-@router.post("/recipients", response_model=RecipientOut, status_code=201)
-def create_recipient(body: RecipientCreate, db: Db, config: Config, _: Admin) -> RecipientOut:
-    """Add a recipient; a URL is checked by the SSRF guard now (422 when refused)."""
+@router.post("/recipients", response_model=RecipientCreated, status_code=201)
+def create_recipient(body: RecipientCreate, db: Db, config: Config, _: Admin) -> RecipientCreated:
+    """Add a recipient; a URL is checked by the SSRF guard now (422 when refused). A webhook gets its
+    own signing secret, shown in this answer only."""
     guard = SsrfGuard.from_setting(config.tickwork_ssrf_allow)
     wanted = admin.RecipientIn(**body.model_dump())
     row = admin.add_recipient(session=db, recipient=wanted, guard=guard, now=datetime.now(UTC))
-    return RecipientOut(**admin.recipient_view(row))
+    return RecipientCreated(**admin.recipient_view(row), signing_secret=row.signing_secret)
 
 
 @router.delete("/recipients/{recipient_id}", status_code=204)

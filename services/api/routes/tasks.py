@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import Field
 
-from services.api.access import refusal_for, scope_for_actor
+from services.api.access import refusal_for, scope_for_actor, with_requester
 from services.api.deps import Canceller, Client, Config, Creator, Db, Reader, Submitter
 from services.api.lookups import text_id
 from services.api.schemas import (
@@ -106,7 +106,7 @@ def create_task(
     refused = refusal_for(caller, frozenset({scope_for_actor(body.actor)}), token_given=True)
     if refused is not None:
         raise refused
-    return _submitted(body, response, client, config, caller, idempotency_key)
+    return _submitted(with_requester(body, caller), response, client, config, caller, idempotency_key)
 
 
 @router.get("/active", response_model=list[TaskSummary])
