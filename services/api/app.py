@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Added innermost first. Outermost, the audit log sees every answer; then the caller is found,
     # before any body is read; then OPTIONS and 405; then an oversized Content-Length is refused (413).
     app.add_middleware(BodyLimit, max_bytes=settings.tickwork_api_max_body_bytes)
-    table = RouteTable(app)
+    table = RouteTable(app.routes)  # every route is added by now
     app.add_middleware(AllowedMethods, table=table)
     app.add_middleware(Authenticate, database_url=settings.database_url)
     app.add_middleware(AuditLog, write=_audit_writer(settings), table=table)

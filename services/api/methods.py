@@ -15,15 +15,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class RouteTable:
-    """Every route's path pattern and methods, read from the app at first use (when all are added)."""
+    """Every route's path pattern and methods (made once, when the app has all its routes)."""
 
-    def __init__(self, routes_of: Any) -> None:
-        self.routes_of = routes_of
-        self._table: list[tuple[re.Pattern[str], str, frozenset[str]]] | None = None
+    def __init__(self, routes: Iterable[Any]) -> None:
+        self._table = list(route_table(routes))
 
     def _routes(self) -> list[tuple[re.Pattern[str], str, frozenset[str]]]:
-        if self._table is None:
-            self._table = list(route_table(self.routes_of.routes))
         return self._table
 
     def allowed(self, path: str) -> set[str]:
