@@ -16,7 +16,8 @@ from services.api.methods import RouteTable
 
 
 class AuditLog:
-    """Hands one entry per audited request to `write` (run off the event loop), after the answer."""
+    """Hands one entry per audited request to `write` (off the event loop) once its answer is decided,
+    before the answer leaves."""
 
     def __init__(self, app: ASGIApp, *, write: Callable[[dict[str, Any]], None], table: RouteTable) -> None:
         self.app, self.write, self.table = app, write, table
@@ -25,19 +26,11 @@ class AuditLog:
         if scope["type"] != "http" or scope["method"] not in CHANGES or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        answer: dict[str, Any] = {"status": 500, "location": None}  # an error that escapes is answered 500
+        written = False
 
-        async def noting(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                answer["status"] = message["status"]
-                headers = dict(message.get("headers") or [])
-                if b"location" in headers:
-                    answer["location"] = headers[b"location"].decode("latin-1")
-            await send(message)
-
-        try:
-            await self.app(scope, receive, noting)
-        finally:
+        async def audit(status: int, location: str | None) -> None:
+            nonlocal written
+            written = True
             caller = (scope.get("state") or {}).get("caller")
             # A request refused before routing (413, 405) is named by the route its path would reach.
             route = getattr(scope.get("route"), "path", None) or self.table.template(scope["method"], scope["path"])
@@ -45,7 +38,21 @@ class AuditLog:
                 "who": str(caller) if caller else "anonymous",
                 "action": f"{scope['method']} {route or '(no such route)'}"[:64],
                 "target": scope["path"],
-                "status": answer["status"],
-                "detail": {"location": answer["location"]} if answer["location"] else {},
+                "status": status,
+                "detail": {"location": location} if location else {},
             }
             await run_in_threadpool(self.write, entry)
+
+        async def noting(message: Message) -> None:
+            if message["type"] == "http.response.start" and not written:
+                # Written before the answer leaves: whoever reads the log after an answer finds its row.
+                headers = dict(message.get("headers") or [])
+                location = headers[b"location"].decode("latin-1") if b"location" in headers else None
+                await audit(message["status"], location)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting)
+        finally:
+            if not written:  # an error that escaped: ServerErrorMiddleware answers it 500
+                await audit(500, None)
