@@ -28,7 +28,14 @@ from services.notifications.addresses import AddressBook
 from services.notifications.alert_rules import Thresholds, evaluate_alert_rules, rules_in_force
 from services.notifications.channels import channels_from_settings, lease
 from services.notifications.digest import plan_digests
-from services.notifications.dispatch import AlertNotice, Operators, check_overdue_and_plan, plan_alert, plan_alerts
+from services.notifications.dispatch import (
+    UNNAMED_REQUESTER,
+    AlertNotice,
+    Operators,
+    check_overdue_and_plan,
+    plan_alert,
+    plan_alerts,
+)
 from services.notifications.metrics import notification_metrics
 from services.notifications.outbox import (
     Channel,
@@ -119,9 +126,11 @@ def send_alert(
     channels: list[str] | None = None,
     account: str | None = None,
     portfolio_id: int | None = None,
+    requested_by: str | None = None,
 ) -> str:
     """Fans the alert out to the account's recipients at or above their minimum severity (the
-    operators' when no account is given). Idempotent: outbox key "<message id>:<channel>:<address>"."""
+    operators' when no account is given). Idempotent: outbox key "<message id>:<channel>:<address>".
+    It was asked for, so its webhooks say by whom (`requested_by`, in the signed body)."""
     key_base, now = message_id(), datetime.now(UTC)
     notice = AlertNotice(
         key=key_base,
@@ -131,6 +140,7 @@ def send_alert(
         account=account,
         portfolio_id=portfolio_id,
         channels=frozenset(channels) if channels else None,
+        requested_by=requested_by or UNNAMED_REQUESTER,
     )
     with session_scope(settings.database_url) as session:
         ids = plan_alert(session=session, notice=notice, operators=operators(), now=now, message_id=key_base)
@@ -143,8 +153,9 @@ def send_alert(
 
 
 @contract_actor
-def webhook_callback(url: str, event: str, data: dict[str, Any] | None = None) -> str:
-    """POSTs the signed event through the SSRF guard. Idempotent: outbox key
+def webhook_callback(url: str, event: str, data: dict[str, Any] | None = None, requested_by: str | None = None) -> str:
+    """POSTs the signed event through the SSRF guard; the signed body says who asked for it
+    (`requested_by`): Tickwork signs it but did not produce it. Idempotent: outbox key
     "<message id>:webhook:<redacted url>"; the receiver also gets the same X-Tickwork-Delivery on
     every try. The outbox keeps the URL redacted; the message (and the ledger's copy) holds it."""
     key_base, now = message_id(), datetime.now(UTC)
@@ -153,7 +164,7 @@ def webhook_callback(url: str, event: str, data: dict[str, Any] | None = None) -
         channel="webhook",
         recipient=url,
         subject=event,
-        payload={"event": event, "data": data or {}},
+        payload={"event": event, "data": data or {}, "requested_by": requested_by or UNNAMED_REQUESTER},
         message_id=key_base,
         to={"task_arg": "url"},
     )

@@ -16,7 +16,6 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-import traceback
 from typing import Any
 
 import pika
@@ -35,6 +34,7 @@ from actors.internals import (
     stuffed_exception,
 )
 from services.engine.delays import DUE_AT, parked_options, remaining_ms
+from services.engine.error_text import error_message, error_traceback
 from services.engine.priority import MAX_PRIORITY
 from services.engine.topology import dead_letter_queue, dead_letter_queue_arguments, work_queue_arguments
 from services.errors import MessageRejected
@@ -142,7 +142,7 @@ def dead_letter_record(message: Any, queue_name: str) -> dict[str, Any]:
         )
     elif error is not None:
         reason = "retries_exhausted" if message.options.get("retries") else "failed"
-        detail, error_type = str(error) or repr(error), type(error).__name__
+        detail, error_type = error_message(error), type(error).__name__
     else:
         reason, detail, error_type = "rejected", "rejected by a middleware", "Rejected"
     record = {
@@ -154,7 +154,7 @@ def dead_letter_record(message: Any, queue_name: str) -> dict[str, Any]:
         "dead_lettered_at_ms": current_millis(),
     }
     if error is not None and not isinstance(error, MessageRejected | ActorNotFound):
-        record["traceback"] = "".join(traceback.format_exception(error, limit=30))[-8000:]
+        record["traceback"] = error_traceback(error)
     return record
 
 

@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.errors import SettingsError
+from services.notifications.allow_list import parse_allow_list
 
 
 class Settings(BaseSettings):
@@ -116,7 +117,8 @@ class Settings(BaseSettings):
     tickwork_webhook_max_redirects: int = Field(3, ge=0, le=10)
     # Trust this CA for HTTPS webhooks (inner receivers with a private CA); certificates are always checked.
     tickwork_webhook_ca_file: str | None = None
-    # Hosts and CIDRs webhooks may reach although private (comma-separated, e.g. "127.0.0.1/32,hooks.lan").
+    # Inner receivers webhooks may reach although private: comma-separated host:port and cidr:port
+    # entries, e.g. "127.0.0.1/32:8080,hooks.lan:443,[fd00::/64]:443" (services/notifications/allow_list.py).
     tickwork_ssrf_allow: str = ""
     # Operators' alerts: a Slack incoming-webhook URL and email addresses (comma-separated).
     # The Slack URL is itself the credential (whoever knows it can post), hence a secret.
@@ -154,6 +156,12 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("tickwork_ssrf_allow")
+    @classmethod
+    def _allow_list_entries(cls, value: str) -> str:
+        parse_allow_list(value)  # raises ValueError naming the first bad entry
         return value
 
     @field_validator("tickwork_webhook_secret")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +21,7 @@ from actors.middleware.cancellation import CANCELLED
 from actors.middleware.scheduled_runs import OUTDATED
 from actors.task_context import TaskContext, bind, bound_task
 from services.engine.delays import DUE_AT
+from services.engine.error_text import error_message, error_traceback
 from services.engine.ledger.batch import LogLimits
 from services.engine.ledger.redaction import redact
 from services.engine.ledger.states import TaskState
@@ -203,8 +203,8 @@ class TaskLedger(Middleware):
                 "state": state.value,
                 "finished_at": now if state is not TaskState.RETRYING else None,
                 "error_type": type(exception).__name__,
-                "error_message": (str(exception) or repr(exception))[:4000],
-                "error_traceback": "".join(traceback.format_exception(exception, limit=30))[-8000:],
+                "error_message": error_message(exception),  # never SQL text (services/engine/error_text.py)
+                "error_traceback": error_traceback(exception),
             },
         )
 

@@ -1,20 +1,21 @@
 """Retries failed messages by the retry policy of their actor's task class.
 
-Errors that cannot succeed on retry (`NonRetryableError`, or the actor's `throws`) fail at once.
+Errors that cannot succeed on retry (`services.errors.NOT_RETRYABLE`: `NonRetryableError` and the
+database's data errors; or the actor's `throws`) fail at once.
 A sender may override the policy for one message with the `retry_policy` option.
 """
 
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import Any
 
 from dramatiq.errors import Retry
 from dramatiq.middleware import Middleware
 
+from services.engine.error_text import error_traceback
 from services.engine.retry_policy import RetryPolicy
-from services.errors import NonRetryableError, RateLimited, TaskCancelled
+from services.errors import RateLimited, TaskCancelled, is_retryable
 
 log = logging.getLogger("tickwork.retries")
 # The longest a provider's Retry-After can push a retry back (Stooq's daily limit lasts until midnight).
@@ -40,7 +41,7 @@ class RetryPolicyMiddleware(Middleware):
             return  # a cancelled task is neither retried nor dead-lettered
         actor = broker.get_actor(message.actor_name)
         throws = actor.options.get("throws") or ()
-        if isinstance(exception, NonRetryableError) or (throws and isinstance(exception, throws)):
+        if not is_retryable(exception) or (throws and isinstance(exception, throws)):
             log.info(
                 "not_retryable task_id=%s actor=%s error=%s",
                 message.message_id,
@@ -60,7 +61,7 @@ class RetryPolicyMiddleware(Middleware):
             return
 
         message.options["retries"] = retries + 1
-        message.options["traceback"] = traceback.format_exc(limit=30)[-8000:]
+        message.options["traceback"] = error_traceback(exception)
         if isinstance(exception, Retry) and exception.delay is not None:
             delay_ms = int(exception.delay)
         else:

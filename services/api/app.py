@@ -1,4 +1,5 @@
-"""The FastAPI application: routers, error answers, request size limit, audit log, health."""
+"""The FastAPI application: routers, error answers, middleware (audit log, authentication, allowed
+methods, request size limit), health."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api import audit
+from services.api.access import Authenticate, access_refusal
+from services.api.audit_log import AuditLog
+from services.api.methods import AllowedMethods, RouteTable
 from services.api.routes import dead_letters, jobs, market, notifications, queues, reports, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
@@ -58,16 +61,23 @@ def create_app(settings: Settings) -> FastAPI:
         description="Tasks, scheduled jobs, dead letters and queues of the Tickwork engine. "
         "Every /api/v1 call needs `Authorization: Bearer <token>` with the right scope.",
         lifespan=lifespan,
-        max_body_size=settings.tickwork_api_max_body_bytes,
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
     routers = (tasks, jobs, dead_letters, queues, market, reports, notifications)
     for router in (module.router for module in routers):
-        app.include_router(router)
+        # Per route rather than app-wide: FastAPI's app-wide limit answers before any middleware
+        # (so before the audit log), in plain text.
+        app.include_router(router, max_body_size=settings.tickwork_api_max_body_bytes)
     _health(app, settings)
     _errors(app)
-    app.middleware("http")(_audit(settings))
+    # Added innermost first. Outermost, the audit log sees every answer; then the caller is found,
+    # before any body is read; then OPTIONS and 405; then an oversized Content-Length is refused (413).
+    app.add_middleware(BodyLimit, max_bytes=settings.tickwork_api_max_body_bytes)
+    table = RouteTable(app.routes)  # every route is added by now
+    app.add_middleware(AllowedMethods, table=table)
+    app.add_middleware(Authenticate, database_url=settings.database_url)
+    app.add_middleware(AuditLog, write=_audit_writer(settings), table=table)
     return app
 
 
@@ -95,7 +105,10 @@ def _errors(app: FastAPI) -> None:
         return problem(error.status_code, str(error.detail), headers=getattr(error, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        refused = access_refusal(request)  # the body is read before the route's scope check: 401/403 first
+        if refused is not None:
+            return problem(refused.status_code, str(refused.detail), headers=dict(refused.headers or {}))
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in error.errors()]
         if any(e.get("type") == "json_invalid" for e in errors):  # not JSON at all: a malformed request
             return problem(400, "the request body is not valid JSON", errors)
@@ -121,7 +134,7 @@ def _errors(app: FastAPI) -> None:
         return problem(500, "internal error (logged)")
 
 
-def _audit(settings: Settings) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+def _audit_writer(settings: Settings) -> Callable[[dict[str, Any]], None]:
     def write(entry: dict[str, Any]) -> None:
         try:
             with session_scope(settings.database_url) as session:
@@ -129,27 +142,12 @@ def _audit(settings: Settings) -> Callable[[Request, Callable[[Request], Awaitab
         except Exception:  # the answer stands; a lost audit line is logged, loudly
             log.exception("audit entry not written: %s", entry)
 
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if request.method in audit.CHANGES and request.url.path.startswith("/api/"):
-            route = request.scope.get("route")
-            caller = getattr(request.state, "caller", None)
-            entry = {
-                "who": str(caller) if caller else "anonymous",
-                "action": f"{request.method} {getattr(route, 'path', '(no such route)')}"[:64],
-                "target": request.url.path,
-                "status": response.status_code,
-                "detail": {"location": response.headers["Location"]} if "Location" in response.headers else {},
-            }
-            await run_in_threadpool(write, entry)  # SQL off the event loop
-        return response
-
-    return middleware
+    return write
 
 
 class BodyLimit:
     """Refuses a body whose Content-Length is over `max_bytes` with 413, before reading it. A body
-    sent in chunks is counted by FastAPI's own `max_body_size`, set to the same limit."""
+    sent in chunks is counted by FastAPI's own `max_body_size` of each route, set to the same limit."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -168,9 +166,8 @@ class BodyLimit:
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
-    # Outermost, so that an oversized Content-Length is refused (413, JSON) before anything reads it.
     uvicorn.run(
-        BodyLimit(create_app(settings), max_bytes=settings.tickwork_api_max_body_bytes),
+        create_app(settings),
         host=host or settings.tickwork_api_host,
         port=port or settings.tickwork_api_port,
         log_level=settings.tickwork_log_level.lower(),

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from services.api.access import marked, refusal_for
 from services.api.tokens import Caller, InvalidToken, Scope, authenticate
 from services.engine.client import TickworkClient
 from services.settings import Settings
@@ -32,31 +33,35 @@ def session(config: Annotated[Settings, Depends(settings)]) -> Iterator[Session]
         yield db
 
 
-def require(scope: Scope) -> Callable[..., Caller]:
-    """A dependency that lets a call through only with a valid token holding `scope` (or admin)."""
+def require(*scopes: Scope) -> Callable[..., Caller]:
+    """A dependency that lets a call through only with a valid token holding one of `scopes` (or
+    admin). The caller is usually known already (services/api/access.py: before the body is read)."""
 
     def check(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
         config: Annotated[Settings, Depends(settings)],
     ) -> Caller:
-        if credentials is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
-            )
-        try:
-            with session_scope(config.database_url) as db:
-                caller = authenticate(session=db, token=credentials.credentials)
-        except InvalidToken as error:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, str(error), headers={"WWW-Authenticate": "Bearer"}
-            ) from None
-        request.state.caller = caller
-        if not caller.allows(scope):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this token lacks the {scope.value!r} scope")
+        caller: Caller | None = getattr(request.state, "caller", None)
+        if caller is None:
+            if credentials is None:
+                raise HTTPException(
+                    status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
+                )
+            try:
+                with session_scope(config.database_url) as db:
+                    caller = authenticate(session=db, token=credentials.credentials)
+            except InvalidToken as error:
+                raise HTTPException(
+                    status.HTTP_401_UNAUTHORIZED, str(error), headers={"WWW-Authenticate": "Bearer"}
+                ) from None
+            request.state.caller = caller
+        refused = refusal_for(caller, frozenset(scopes), token_given=True)
+        if refused is not None:
+            raise refused
         return caller
 
-    return check
+    return marked(check, scopes)
 
 
 Db = Annotated[Session, Depends(session)]
@@ -66,3 +71,5 @@ Reader = Annotated[Caller, Depends(require(Scope.READ))]
 Creator = Annotated[Caller, Depends(require(Scope.CREATE))]
 Canceller = Annotated[Caller, Depends(require(Scope.CANCEL))]
 Admin = Annotated[Caller, Depends(require(Scope.ADMIN))]
+# Submitting through POST /api/v1/tasks: `create`, or `notify` for the notification actors (checked per actor).
+Submitter = Annotated[Caller, Depends(require(Scope.CREATE, Scope.NOTIFY))]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.api.strict import JsonBool, JsonFloat, JsonInt, Timestamp
 from services.engine.dead_letters import DeadLetterSummary
 from services.engine.ledger.states import TaskState
 from services.engine.priority import Priority
@@ -21,17 +22,17 @@ class Strict(BaseModel):
 class RetryOverride(Strict):
     """Overrides of the actor's retry policy for this one task."""
 
-    max_retries: int | None = Field(None, ge=0, le=20)
-    first_delay_s: float | None = Field(None, gt=0, le=3600)
-    max_delay_s: float | None = Field(None, gt=0, le=24 * 3600)
-    jitter: float | None = Field(None, ge=0, le=1)
+    max_retries: JsonInt | None = Field(None, ge=0, le=20)
+    first_delay_s: JsonFloat | None = Field(None, gt=0, le=3600)
+    max_delay_s: JsonFloat | None = Field(None, gt=0, le=24 * 3600)
+    jitter: JsonFloat | None = Field(None, ge=0, le=1)
 
 
 class TaskCreate(Strict):
     actor: str = Field(min_length=1, max_length=128, examples=["fetch_market_data"])
     parameters: dict[str, Any] = Field(default_factory=dict, description="The actor's arguments (its JSON Schema)")
     priority: Priority | None = Field(None, description="Default: the actor's own")
-    scheduled_for: AwareDatetime | None = Field(None, description="Run no earlier than this (at most 30 days ahead)")
+    scheduled_for: Timestamp | None = Field(None, description="Run no earlier than this (at most 30 days ahead)")
     retry_policy: RetryOverride | None = None
 
 
@@ -39,7 +40,7 @@ class Submission(Strict):
     """Options every typed shortcut accepts besides the actor's own arguments."""
 
     priority: Priority | None = None
-    scheduled_for: AwareDatetime | None = None
+    scheduled_for: Timestamp | None = None
 
 
 class TaskCreated(BaseModel):
@@ -127,7 +128,7 @@ class JobStatus(BaseModel):
 
 
 class JobToggle(Strict):
-    paused: bool | None = Field(None, description="Omit to flip the current state")
+    paused: JsonBool | None = Field(None, description="Omit to flip the current state")
 
 
 class JobTriggered(BaseModel):
@@ -151,7 +152,7 @@ class DeadLetterSelection(Strict):
     message_id: str | None = Field(None, max_length=128, pattern=PRINTABLE)
     actor: str | None = Field(None, max_length=128, pattern=PRINTABLE)
     reason: str | None = Field(None, max_length=64, pattern=PRINTABLE)
-    all: bool = False
+    all: JsonBool = Field(False, description="Every dead letter: only a JSON `true` selects them")
 
 
 class DeadLetterAction(BaseModel):

@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from services.api.schemas import PRINTABLE, Strict
+from services.api.strict import JsonBool, JsonFloat
+from services.contract.fields import Id
 
 Channel = Literal["email", "slack", "webhook"]
 Severity = Literal["info", "warning", "critical"]
@@ -20,10 +22,10 @@ class RecipientCreate(Strict):
     address: str = Field(
         min_length=1, max_length=1000, pattern=PRINTABLE, description="An email address, or a webhook or Slack URL"
     )
-    portfolio_id: int | None = Field(None, description="Only this portfolio's alerts (default: all the account's)")
+    portfolio_id: Id | None = Field(None, description="Only this portfolio's alerts (default: all the account's)")
     min_severity: Severity = "warning"
-    alerts: bool = True
-    digest: bool = Field(True, description="The daily digest (email recipients only)")
+    alerts: JsonBool = True
+    digest: JsonBool = Field(True, description="The daily digest (email recipients only)")
 
 
 class RecipientOut(BaseModel):
@@ -41,6 +43,14 @@ class RecipientOut(BaseModel):
     created_at: datetime
 
 
+class RecipientCreated(RecipientOut):
+    """A new recipient; a webhook's `signing_secret` is shown this once (it signs its deliveries)."""
+
+    signing_secret: str | None = Field(
+        None, description="Verify this webhook's X-Tickwork-Signature with it; shown only now (null: not a webhook)"
+    )
+
+
 class RuleCreate(Strict):
     kind: RuleKind
     params: dict[str, Any] = Field(
@@ -49,13 +59,13 @@ class RuleCreate(Strict):
         "direction (daily_pnl: both, loss, gain), max_age_seconds (stale_prices)",
     )
     account: str | None = Field(None, min_length=1, max_length=100, pattern=PRINTABLE, description="None: operators")
-    portfolio_id: int | None = None
+    portfolio_id: Id | None = None
     severity: Severity = "warning"
-    cooldown_s: float = Field(3600.0, ge=0, le=30 * 86400)
+    cooldown_s: JsonFloat = Field(3600.0, ge=0, le=30 * 86400)
 
 
 class RuleToggle(Strict):
-    active: bool
+    active: JsonBool
 
 
 class RuleOut(BaseModel):

@@ -28,6 +28,7 @@ class Scope(StrEnum):
     READ = "read"  # every GET
     CREATE = "create"  # submit tasks
     CANCEL = "cancel"  # cancel tasks
+    NOTIFY = "notify"  # send notifications: the `notifications` queue's actors through POST /api/v1/tasks
     ADMIN = "admin"  # everything: dead letters, jobs, and whatever the other scopes allow
 
 

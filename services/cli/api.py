@@ -35,7 +35,7 @@ def tokens() -> None:
     "scopes",
     multiple=True,
     required=True,
-    type=click.Choice(["read", "create", "cancel", "admin"]),
+    type=click.Choice(["read", "create", "cancel", "notify", "admin"]),
     help="Repeatable; admin allows everything.",
 )
 @click.option("--json", "as_json", is_flag=True)

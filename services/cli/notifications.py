@@ -94,7 +94,7 @@ def recipients_add(
     as_json: bool,
 ) -> None:
     """Add ADDRESS (an email address, or a webhook or Slack URL, checked by the SSRF guard now)."""
-    from services.notifications.admin import RecipientIn, add_recipient, recipient_view
+    from services.notifications.admin import RecipientIn, add_recipient
 
     wanted = RecipientIn(
         account=account,
@@ -107,8 +107,17 @@ def recipients_add(
     )
     guard = _guard()
     now = datetime.now(UTC)
-    row = _in_session(lambda s: recipient_view(add_recipient(session=s, recipient=wanted, guard=guard, now=now)))
+    row = _in_session(lambda s: _created_view(add_recipient(session=s, recipient=wanted, guard=guard, now=now)))
     emit_one(row, as_json=as_json)
+    if row.get("signing_secret") and not as_json:
+        click.echo("the signing secret is shown only now: give it to the receiver to verify X-Tickwork-Signature")
+
+
+def _created_view(row: Any) -> dict[str, Any]:
+    from services.notifications.admin import recipient_view
+
+    view = recipient_view(row)
+    return {**view, "signing_secret": row.signing_secret} if row.signing_secret else view
 
 
 @recipients.command("remove")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator
 
@@ -13,6 +13,12 @@ from services.engine.priority import Priority
 
 Severity = Literal["info", "warning", "critical"]
 OUTBOX = "delivered through the outbox keyed by message id: a redelivery is not sent twice"
+# Who asked for a notification someone else requested, shown inside the signed webhook body (the API
+# sets it to the calling token, whatever the body said); None: "a service" that published it itself.
+RequestedBy = Annotated[
+    str | None,
+    Field(None, min_length=1, max_length=200, description="who asked for it, shown in the signed webhook body"),
+]
 
 
 class SendEmail(Payload):
@@ -32,12 +38,14 @@ class SendAlert(Payload):
         None, min_length=1, max_length=100, description="whose recipients get it; None: the operators"
     )
     portfolio_id: Id | None = Field(None, description="also reaches the account's recipients of this portfolio")
+    requested_by: RequestedBy = None
 
 
 class WebhookCallback(Payload):
     url: AnyHttpUrl
     event: str = Field(min_length=1, max_length=100)
     data: dict[str, Any] = Field(default_factory=dict)
+    requested_by: RequestedBy = None
 
 
 class GenerateDigest(Payload):

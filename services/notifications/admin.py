@@ -10,6 +10,7 @@ shows it redacted (`redact_url`); the real one stays in `notification_recipients
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ SEVERITIES = tuple(SEVERITY_RANK)
 # Deliberately plain: one @, no spaces, a dotted domain. The SMTP server is the final judge.
 EMAIL = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 OUTBOX_STATUSES = ("queued", "sending", "sent", "failed")
+SECRET_PREFIX = "whsec_"
 
 
 class PreferenceInvalid(TickworkError):
@@ -114,10 +116,17 @@ def add_recipient(
         alerts=recipient.alerts,
         digest=recipient.digest and recipient.channel == "email",
         created_at=now,
+        signing_secret=new_signing_secret() if recipient.channel == "webhook" else None,
     )
     session.add(row)
     session.flush()
     return row
+
+
+def new_signing_secret() -> str:
+    """A webhook recipient's own signing secret (32 random bytes): a receiver that can verify one
+    recipient's deliveries cannot forge, nor replay to, another's."""
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
 def list_recipients(*, session: Session, account: str | None = None) -> list[NotificationRecipient]:

@@ -8,15 +8,14 @@ from pathlib import Path
 from services.errors import NotificationInvalid
 from services.notifications.email import EmailChannel, SmtpConfig, SmtpMailer
 from services.notifications.outbox import Channel
+from services.notifications.signing_keys import NO_SECRET, RecipientKeys
 from services.notifications.slack import SlackChannel
 from services.notifications.ssrf import SsrfGuard
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig
 from services.settings import Settings, revealed
-from services.storage.models import Notification
 
 # Used only when TICKWORK_ENV=development and no secret is set (settings refuse placeholders elsewhere).
 DEVELOPMENT_SECRET = "tickwork-development-only-secret"
-NO_SECRET = "TICKWORK_WEBHOOK_SECRET is not set: webhooks are not sent unsigned"
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:
@@ -52,19 +51,14 @@ def webhook_secret(settings: Settings) -> str:
     raise NotificationInvalid(NO_SECRET)
 
 
-class UnsignedWebhooks:
-    """Stands in for the webhook channel when no secret is set: every row is refused, saying why."""
-
-    def send(self, notification: Notification) -> str:
-        raise NotificationInvalid(NO_SECRET)
-
-
 def channels_from_settings(settings: Settings) -> dict[str, Channel]:
     guard = SsrfGuard.from_setting(settings.tickwork_ssrf_allow)
     try:
-        webhooks: Channel = WebhookChannel(JsonPoster(guard, webhook_config(settings, signed=True)))
+        fallback: str | None = webhook_secret(settings)
     except NotificationInvalid:
-        webhooks = UnsignedWebhooks()
+        fallback = None  # recipients with their own secret are still signed; the rest are refused
+    keys = RecipientKeys(settings.database_url, fallback=fallback)
+    webhooks: Channel = WebhookChannel(JsonPoster(guard, webhook_config(settings, signed=False)), keys=keys)
     return {
         "email": EmailChannel(SmtpMailer(smtp_config(settings)), Path(settings.tickwork_reports_dir)),
         "webhook": webhooks,

@@ -23,6 +23,8 @@ from services.scheduling.overdue import Overdue, check_overdue
 from services.storage.models import Alert, NotificationRecipient
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+# What a requested notification's signed body names when its sender did not say who asked.
+UNNAMED_REQUESTER = "a service (published to RabbitMQ without requested_by)"
 CHANNELS = ("email", "slack", "webhook")
 
 
@@ -52,6 +54,7 @@ class AlertNotice:
     state: str = "raised"  # raised | reminder | resolved
     channels: frozenset[str] | None = None  # None: every channel the recipient has
     at: datetime | None = None
+    requested_by: str | None = None  # who asked for it (send_alert); None: Tickwork's own checks
 
 
 def destinations(*, session: Session, notice: AlertNotice, operators: Operators) -> list[tuple[str, str]]:
@@ -116,7 +119,7 @@ def alert_payload(channel: str, notice: AlertNotice, at: datetime) -> dict[str, 
         "portfolio_id": notice.portfolio_id,
         "at": at.isoformat(),
     }
-    return {"event": f"alert.{notice.state}", "data": data}
+    return {"event": f"alert.{notice.state}", "data": data, "requested_by": notice.requested_by}
 
 
 def plan_alert(

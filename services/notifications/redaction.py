@@ -24,6 +24,7 @@ def redact_url(url: str) -> str:
     if not parts.scheme or not host:
         return "…#" + _fingerprint(url)
     shown = f":{port}" if port else ""
+    host = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets, or the port is ambiguous
     return f"{parts.scheme}://{host}{shown}/…#{_fingerprint(url)}"
 
 

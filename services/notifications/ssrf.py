@@ -6,9 +6,12 @@ DNS answer that changes between the check and the connect (rebinding) cannot rea
 
 Refused: loopback, private (RFC 1918, IPv6 ULA fc00::/7), link-local (IPv4 and IPv6, which holds the
 cloud metadata endpoints), CGNAT 100.64.0.0/10, multicast, reserved, unspecified, and anything else
-that is not globally routable; an IPv4-mapped IPv6 address is judged as the IPv4 address it carries.
-The allow-list (hosts and CIDRs) lets operators reach inner receivers on purpose; the metadata
-addresses are refused even then.
+that is not globally routable. An IPv6 address that carries an IPv4 address is refused when the IPv4
+address would be: IPv4-mapped (::ffff:a.b.c.d) and IPv4-translated (::ffff:0:a.b.c.d), IPv4-compatible
+(::a.b.c.d), 6to4 (2002::/16), Teredo (2001::/32, server and client) and NAT64 (64:ff9b::/96; the
+local-use 64:ff9b:1::/48 is refused outright).
+The allow-list (allow_list.py: host or CIDR, and a port) lets operators reach inner receivers on
+purpose; the cloud metadata and credential endpoints (METADATA) are refused even then, in any form.
 """
 
 from __future__ import annotations
@@ -24,12 +27,28 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from services.errors import UnsafeDestination
+from services.notifications.allow_list import AllowEntry, IPAddress, IPNetwork, parse_allow_list
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-METADATA = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
+# Cloud metadata and credential endpoints: refused even when allow-listed (and whatever wraps them).
+METADATA: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "169.254.169.0/24",  # instance metadata: AWS, GCP, Azure, OpenStack, Oracle, DigitalOcean (.254)
+        "169.254.170.0/24",  # container credentials: ECS task roles (.2), EKS Pod Identity (.23)
+        "100.100.100.200/32",  # Alibaba Cloud metadata
+        "168.63.129.16/32",  # Azure WireServer
+        "192.0.0.192/32",  # Oracle Cloud legacy metadata
+        "fd00:ec2::254/128",  # AWS instance metadata over IPv6
+        "fd00:ec2::23/128",  # EKS Pod Identity over IPv6
+        "fd20:ce::254/128",  # GCP metadata over IPv6
+    )
+)
+METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata.goog", "metadata", "instance-data.ec2.internal"})
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 REDIRECTS = {301, 302, 303, 307, 308}
 
 
@@ -50,12 +69,45 @@ class SystemResolver:
         return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def wrapped_ipv4(address: IPAddress) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address carries, each with the name of the form that carries it."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    if address.ipv4_mapped is not None:
+        return [("IPv4-mapped", address.ipv4_mapped)]
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in IPV4_TRANSLATED:
+        return [("IPv4-translated", low32)]
+    if address in NAT64:
+        return [("NAT64", low32)]
+    if address in IPV4_COMPATIBLE and int(address) > 1:  # not :: nor ::1, which are judged as they are
+        return [("IPv4-compatible", low32)]
+    if address.sixtofour is not None:
+        return [("6to4", address.sixtofour)]
+    if address.teredo is not None:
+        server, client = address.teredo
+        return [("Teredo server", server), ("Teredo client", client)]
+    return []
+
+
+def is_metadata(address: IPAddress) -> bool:
+    """Whether `address` is (or wraps) a cloud metadata or credential endpoint."""
+    candidates = [address, *(inner for _, inner in wrapped_ipv4(address))]
+    return any(item.version == net.version and item in net for item in candidates for net in METADATA)
+
+
 def refusal(address: IPAddress) -> str | None:
     """Why `address` may not be reached, or None when it is a public address."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return refusal(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address) and address in NAT64_LOCAL:
+        return "local-use NAT64"
+    for form, inner in wrapped_ipv4(address):
+        reason = refusal(inner)
+        if reason is not None:
+            return f"{form} for {inner}: {reason}"
     checks = [
-        (address in METADATA, "a cloud metadata address"),
+        (is_metadata(address), "a cloud metadata address"),
         (address.is_unspecified, "unspecified"),
         (address.is_loopback, "loopback"),
         (address.is_link_local, "link-local"),
@@ -81,24 +133,16 @@ class Target:
 
 @dataclass
 class SsrfGuard:
-    """Checks a URL's host and pins the address; `allow` holds host names and CIDRs let through."""
+    """Checks a URL's host and pins the address; `allow` holds the host names and CIDRs let through,
+    each on one port."""
 
-    allow_hosts: frozenset[str] = frozenset()
-    allow_networks: tuple[IPNetwork, ...] = ()
+    allow: tuple[AllowEntry, ...] = ()
     resolver: Resolver = field(default_factory=SystemResolver)
 
     @classmethod
     def from_setting(cls, allow: str, *, resolver: Resolver | None = None) -> SsrfGuard:
-        """From `TICKWORK_SSRF_ALLOW`: comma-separated host names and CIDRs."""
-        hosts, networks = set(), []
-        for item in (part.strip() for part in allow.split(",")):
-            if not item:
-                continue
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                hosts.add(item.lower().rstrip("."))
-        return cls(frozenset(hosts), tuple(networks), resolver or SystemResolver())
+        """From `TICKWORK_SSRF_ALLOW`: comma-separated `host:port` and `cidr:port` entries."""
+        return cls(parse_allow_list(allow), resolver or SystemResolver())
 
     def check(self, url: str) -> Target:
         """The target of `url`; raises UnsafeDestination when it may not be reached."""
@@ -110,6 +154,8 @@ class SsrfGuard:
         host = (parts.hostname or "").lower().rstrip(".")
         if not host:
             raise UnsafeDestination(f"{url!r}: no host")
+        if host in METADATA_HOSTS:
+            raise UnsafeDestination(f"{host}: a cloud metadata host, never allowed")
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
@@ -119,19 +165,23 @@ class SsrfGuard:
             raise UnsafeDestination(f"{host}: resolves to no address")
         # Every address must pass: a name that also resolves inward could be steered there.
         for text in addresses:
-            self._check_address(host, ipaddress.ip_address(text.split("%", 1)[0]))
+            self._check_address(host, ipaddress.ip_address(text.split("%", 1)[0]), port)
         return Target(url, parts.scheme, host, port, addresses[0].split("%", 1)[0])
 
-    def _check_address(self, host: str, address: IPAddress) -> None:
+    def _check_address(self, host: str, address: IPAddress, port: int) -> None:
         reason = refusal(address)
         if reason is None:
             return
-        plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
-        if plain in METADATA:
+        if is_metadata(address):
             raise UnsafeDestination(f"{host} resolves to {address}: {reason}, never allowed")
-        if host in self.allow_hosts or any(plain in network for network in self.allow_networks):
+        # An IPv4-mapped address reaches the IPv4 address itself; other wrapped forms go elsewhere
+        # (a relay, a translator) and are allow-listed, if ever, as they are written.
+        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        if any(entry.admits(host, mapped or address, port) for entry in self.allow):
             return
-        raise UnsafeDestination(f"{host} resolves to {address}: {reason} (not in TICKWORK_SSRF_ALLOW)")
+        raise UnsafeDestination(
+            f"{host} resolves to {address}: {reason} (not allowed on port {port} by TICKWORK_SSRF_ALLOW)"
+        )
 
 
 def _literal(host: str) -> list[str]:

@@ -29,6 +29,7 @@ import requests
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from services.errors import DeliveryFailed, DeliveryRefused
+from services.notifications.signing_keys import SigningKeys
 from services.notifications.ssrf import SsrfGuard, guarded_request
 from services.storage.db import as_utc
 from services.storage.models import Notification
@@ -83,18 +84,26 @@ class JsonPoster:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = field(default=time.time)
 
-    def post(self, url: str, payload: Mapping[str, Any], *, headers: Mapping[str, str] | None = None) -> str:
-        """Deliver; returns "<status> <start of the answer>". Raises DeliveryRefused (4xx, unsafe
-        URL, a certificate that does not verify) or DeliveryFailed (still 5xx or unreachable after
-        the retries, or 429)."""
+    def post(
+        self,
+        url: str,
+        payload: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        secret: str | None = None,
+    ) -> str:
+        """Deliver, signed with `secret` (default: the config's); returns "<status> <start of the
+        answer>". Raises DeliveryRefused (4xx, unsafe URL, a certificate that does not verify) or
+        DeliveryFailed (still 5xx or unreachable after the retries, or 429)."""
         body = encode(payload)
+        secret = secret or self.config.secret
         problem = ""
         for attempt in range(self.config.retries + 1):
             if attempt:
                 self.sleep(self.config.backoff_s * 2 ** (attempt - 1))
             sent = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
-            if self.config.secret:
-                sent[SIGNATURE_HEADER] = sign(self.config.secret, body, int(self.clock()))
+            if secret:
+                sent[SIGNATURE_HEADER] = sign(secret, body, int(self.clock()))
             try:
                 response = guarded_request(
                     "POST",
@@ -154,10 +163,17 @@ def _host(url: str) -> str:
 
 @dataclass
 class WebhookChannel:
-    """Delivers an outbox row of channel `webhook`: payload {event, data}, sent as an envelope
-    {id, event, created_at, data}."""
+    """Delivers an outbox row of channel `webhook`: payload {event, data, requested_by}, sent as an
+    envelope {id, event, created_at, destination, requested_by, data}, signed with the recipient's
+    own secret when `keys` knows one (services/notifications/signing_keys.py).
+
+    `requested_by` says who asked for the event (an API token, a service that sent webhook_callback
+    or send_alert); null when Tickwork produced it itself (alert rules, job monitor, digests). It is
+    inside the signed body, so a receiver can refuse events it did not expect from Tickwork itself.
+    `destination` (the URL's scheme, host and port) says which receiver the signature was made for."""
 
     poster: JsonPoster
+    keys: SigningKeys | None = None
 
     def send(self, notification: Notification) -> str:
         delivery = hashlib.sha256(notification.key.encode()).hexdigest()[:32]
@@ -165,7 +181,16 @@ class WebhookChannel:
             "id": delivery,
             "event": notification.payload["event"],
             "created_at": as_utc(notification.created_at).isoformat(),
+            "destination": destination(notification.recipient),
+            "requested_by": notification.payload.get("requested_by"),
             "data": notification.payload.get("data", {}),
         }
         headers = {"X-Tickwork-Event": str(notification.payload["event"]), "X-Tickwork-Delivery": delivery}
-        return self.poster.post(notification.recipient, envelope, headers=headers)
+        secret = self.keys.secret_for(notification) if self.keys is not None else None
+        return self.poster.post(notification.recipient, envelope, headers=headers, secret=secret)
+
+
+def destination(url: str) -> str:
+    """The receiver a delivery is meant for, as it appears in the signed body: scheme://host[:port]."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"

@@ -87,7 +87,11 @@ def test_evaluate_alerts_tells_the_account_once_through_its_signed_webhook(start
             session.add(
                 NotificationRecipient(account="acme", channel="webhook", address=receiver.url(), created_at=now)
             )
-        start_workers(queues=["notifications"], TICKWORK_WEBHOOK_SECRET=SECRET, TICKWORK_SSRF_ALLOW="127.0.0.1/32")
+        start_workers(
+            queues=["notifications"],
+            TICKWORK_WEBHOOK_SECRET=SECRET,
+            TICKWORK_SSRF_ALLOW=f"127.0.0.1/32:{receiver.port}",
+        )
         # When the rules run twice
         for _ in range(2):
             sent = client.send("evaluate_alerts", {})

@@ -22,7 +22,7 @@ SLACK = "https://127.0.0.1:9/services/T000/B000/secretpart"
 @pytest.fixture
 def tickwork(worker_env):
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        env = {**worker_env, "TICKWORK_SSRF_ALLOW": "127.0.0.1/32"}
+        env = {**worker_env, "TICKWORK_SSRF_ALLOW": "127.0.0.1/32:9"}
         result = subprocess.run([TICKWORK, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
         if ok:
             assert result.returncode == 0, result.stderr

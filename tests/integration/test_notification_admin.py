@@ -38,7 +38,7 @@ from services.notifications.ssrf import SsrfGuard
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig
 from services.storage.db import session_scope
 from services.storage.models import Notification, Portfolio
-from tests.support.webhook_receiver import SECRET, webhook_receiver
+from tests.support.webhook_receiver import SECRET, local_allow, webhook_receiver
 
 NOW = datetime(2026, 3, 2, 15, tzinfo=UTC)
 SLACK = "https://hooks.slack.com/services/T000/B000/secretpart"
@@ -52,10 +52,12 @@ class FixedResolver:
         return self.table[host]
 
 
-GUARD = SsrfGuard.from_setting(
-    "127.0.0.1/32",
-    resolver=FixedResolver({"hooks.slack.com": ["34.1.2.3"], "inner.example.com": ["10.0.0.5"]}),
-)
+RESOLVER = FixedResolver({"hooks.slack.com": ["34.1.2.3"], "inner.example.com": ["10.0.0.5"]})
+
+
+def guard() -> SsrfGuard:
+    """Lets the running receivers through, and port 9 of loopback (where nobody listens)."""
+    return SsrfGuard.from_setting(",".join(filter(None, [local_allow(), "127.0.0.1/32:9"])), resolver=RESOLVER)
 
 
 def portfolio(database_url: str, account: str = "acme") -> int:
@@ -70,7 +72,7 @@ def portfolio(database_url: str, account: str = "acme") -> int:
 def add(database_url: str, **fields: Any) -> dict[str, Any]:
     wanted = RecipientIn(**{"account": "acme", "channel": "email", "address": "ann@example.com", **fields})
     with session_scope(database_url) as session:
-        return recipient_view(add_recipient(session=session, recipient=wanted, guard=GUARD, now=NOW))
+        return recipient_view(add_recipient(session=session, recipient=wanted, guard=guard(), now=NOW))
 
 
 @pytest.mark.parametrize(
@@ -202,7 +204,7 @@ def test_an_alert_reaches_a_saved_webhook_and_the_outbox_view_hides_its_url(data
         with session_scope(database_url) as session:
             ids = plan_alert(session=session, notice=notice, operators=Operators(), now=NOW)
         config = WebhookConfig(timeout_s=2, retries=0, backoff_s=0, max_redirects=0, secret=SECRET)
-        channel = WebhookChannel(JsonPoster(GUARD, config))
+        channel = WebhookChannel(JsonPoster(guard(), config))
         book = AddressBook(database_url)
         report = deliver(database_url, ids, channels={"webhook": channel}, lease=timedelta(minutes=5), addresses=book)
     assert len(ids) == 1 and report.sent == ids
@@ -234,7 +236,7 @@ def test_errors_and_answers_that_quote_a_url_are_stored_and_reported_redacted(da
     with session_scope(database_url) as session:
         ids = plan_alert(session=session, notice=notice, operators=Operators(), now=NOW)
     config = WebhookConfig(timeout_s=2, retries=0, backoff_s=0, max_redirects=0, secret=SECRET)
-    channels = {"webhook": WebhookChannel(JsonPoster(GUARD, config))}
+    channels = {"webhook": WebhookChannel(JsonPoster(guard(), config))}
     report = deliver(
         database_url, ids, channels=channels, lease=timedelta(minutes=5), addresses=AddressBook(database_url)
     )
@@ -264,7 +266,7 @@ def test_the_operators_slack_url_is_read_from_the_settings_and_must_not_have_cha
             stored = session.get(Notification, ids[0])
             assert stored is not None and stored.recipient == redact_url(slack)
         config = WebhookConfig(timeout_s=2, retries=0, backoff_s=0, max_redirects=0)
-        channels = {"slack": SlackChannel(JsonPoster(GUARD, config))}
+        channels = {"slack": SlackChannel(JsonPoster(guard(), config))}
         lease = timedelta(minutes=5)
         changed = AddressBook(database_url, operator_slack_url=receiver.url("/services/T1/B1/another"))
         assert list(deliver(database_url, ids, channels=channels, lease=lease, addresses=changed).refused) == ids

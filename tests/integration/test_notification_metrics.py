@@ -12,7 +12,7 @@ from services.notifications.outbox import Outgoing, deliver, enqueue
 from services.notifications.ssrf import SsrfGuard
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig
 from services.storage.db import session_scope
-from tests.support.webhook_receiver import SECRET, webhook_receiver
+from tests.support.webhook_receiver import SECRET, local_allow, webhook_receiver
 
 LEASE = timedelta(minutes=10)
 
@@ -36,8 +36,8 @@ def test_sent_failed_refused_and_duplicates_are_counted_and_each_send_timed(data
     registry = CollectorRegistry()
     metrics = NotificationMetrics(registry)
     config = WebhookConfig(timeout_s=2, retries=0, backoff_s=0, max_redirects=0, secret=SECRET)
-    channel = WebhookChannel(JsonPoster(SsrfGuard.from_setting("127.0.0.1/32"), config))
     with webhook_receiver(200, 503, 404) as receiver:
+        channel = WebhookChannel(JsonPoster(SsrfGuard.from_setting(local_allow()), config))
         items = [
             Outgoing(f"m-{n}:webhook:x", "webhook", receiver.url(), "e", {"event": "e", "data": {}}) for n in range(3)
         ]

@@ -15,13 +15,11 @@ from services.errors import DeliveryFailed, DeliveryRefused, UnsafeDestination
 from services.notifications.outbox import Outgoing, deliver, enqueue
 from services.notifications.slack import SlackChannel, slack_message
 from services.notifications.ssrf import SsrfGuard, refusal
-from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig, sign, verify_signature
+from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig, encode, sign, verify_signature
 from services.storage.db import session_scope
 from services.storage.models import Notification
 from tests.support.mail import self_signed_certificate
-from tests.support.webhook_receiver import SECRET, webhook_receiver
-
-LOCAL = "127.0.0.1/32"
+from tests.support.webhook_receiver import SECRET, local_allow, webhook_receiver
 
 
 class Sleeps(list):
@@ -42,12 +40,14 @@ class FixedResolver:
 
 
 def poster(
-    allow: str = LOCAL, *, retries: int = 2, timeout: float = 2.0, resolver=None, secret=SECRET, ca_file=None
+    allow: str | None = None, *, retries: int = 2, timeout: float = 2.0, resolver=None, secret=SECRET, ca_file=None
 ) -> JsonPoster:
     config = WebhookConfig(
         timeout_s=timeout, retries=retries, backoff_s=0.5, max_redirects=3, secret=secret, ca_file=ca_file
     )
-    return JsonPoster(SsrfGuard.from_setting(allow, resolver=resolver), config, sleep=Sleeps())
+    return JsonPoster(
+        SsrfGuard.from_setting(local_allow() if allow is None else allow, resolver=resolver), config, sleep=Sleeps()
+    )
 
 
 def test_a_signed_webhook_is_received_and_its_signature_verifies(database_url):
@@ -109,7 +109,7 @@ def test_ssrf_direct_loopback_is_refused_unless_allow_listed():
         with pytest.raises(UnsafeDestination, match="loopback"):
             poster(allow="").post(receiver.url(), {"event": "x"})
         assert receiver.requests == []
-        assert poster(allow=LOCAL).post(receiver.url(), {"event": "x"}).startswith("200")
+        assert poster().post(receiver.url(), {"event": "x"}).startswith("200")
 
 
 def test_ssrf_by_a_dns_name_that_resolves_to_loopback_is_refused():
@@ -135,7 +135,7 @@ def test_ssrf_by_a_dns_name_that_resolves_to_loopback_is_refused():
 def test_ssrf_by_redirect_is_refused_at_the_hop(location):
     with webhook_receiver(("redirect", 307, "")) as receiver:
         receiver.script = [("redirect", 307, location.format(port=receiver.port))]
-        guard_allows = poster(allow=LOCAL, retries=0)
+        guard_allows = poster(retries=0)
         with pytest.raises(UnsafeDestination):
             guard_allows.post(receiver.url(), {"event": "x"})
     assert len(receiver.requests) == 1  # the allowed first hop only; the refused hop was never asked
@@ -194,7 +194,7 @@ def test_refusal_rules(address, reason):
 
 
 def test_metadata_is_refused_even_when_its_network_is_allow_listed():
-    guard = SsrfGuard.from_setting("169.254.0.0/16,10.0.0.0/8")
+    guard = SsrfGuard.from_setting("169.254.0.0/16:80,10.0.0.0/8:80")
     assert guard.check("http://10.1.1.1/x").address == "10.1.1.1"
     with pytest.raises(UnsafeDestination, match="never allowed"):
         guard.check("http://169.254.169.254/latest")
@@ -230,6 +230,16 @@ def test_the_receiver_snippet_in_the_docs_verifies_what_we_sign():
     assert verify(SECRET, body, sign(SECRET, body, now))
     assert not verify(SECRET, body + b" ", sign(SECRET, body, now))
     assert not verify(SECRET, body, sign(SECRET, body, now - 3600))
+    # the event check: signed for this receiver, and Tickwork's own (or a known requester's)
+    event = namespace["tickwork_event"]
+    me, own = "https://hooks.example.com", {"event": "alert.raised", "requested_by": None}
+    signed = encode({**own, "destination": me})
+    assert event(SECRET, signed, sign(SECRET, signed, now), me=me)["event"] == "alert.raised"
+    assert event(SECRET, signed, sign(SECRET, signed, now), me="https://other.example.com") is None
+    asked = encode({**own, "destination": me, "requested_by": "token:abc (ci)"})
+    assert event(SECRET, asked, sign(SECRET, asked, now), me=me) is None
+    assert event(SECRET, asked, sign(SECRET, asked, now), me=me, requesters=frozenset({"token:abc (ci)"}))
+    assert event("another-secret-0123456789", signed, sign(SECRET, signed, now), me=me) is None
     example = "t=1773241200,v1=3be664c4f834e727afa42d0d08fb223b27867f5693a75958ded0c7551844261a"
     assert example in text and sign("whsec_example", body, 1773241200) == example
 

@@ -16,6 +16,12 @@ from typing import Any
 from services.notifications.webhooks import SIGNATURE_HEADER, verify_signature
 
 SECRET = "whsec-test-0123456789abcdef"
+OPEN_PORTS: set[int] = set()  # the ports of the receivers running now (local_allow)
+
+
+def local_allow(host: str = "127.0.0.1/32") -> str:
+    """A TICKWORK_SSRF_ALLOW that lets the running receivers through, each on its own port only."""
+    return ",".join(f"{host}:{port}" for port in sorted(OPEN_PORTS))
 
 
 @dataclass
@@ -98,8 +104,10 @@ def webhook_receiver(*script: Any, host: str = "127.0.0.1", tls: tuple[Path, Pat
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    OPEN_PORTS.add(receiver.port)
     try:
         yield receiver
     finally:
+        OPEN_PORTS.discard(receiver.port)
         server.shutdown()
         server.server_close()

@@ -8,6 +8,7 @@ import dramatiq
 import pytest
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
+from sqlalchemy.exc import DataError
 
 from actors.middleware.age_limit import AgeLimit
 from actors.middleware.retries import RetryPolicyMiddleware
@@ -83,6 +84,17 @@ def test_non_retryable_error_fails_at_once(broker, worker):
         raise NonRetryableError("no")
 
     actor, calls = declare(broker, refuses)
+    actor.send(n=1)
+    broker.join("refresh", fail_fast=False)
+    worker.join()
+    assert calls == [1] and len(broker.dead_letters) == 1
+
+
+def test_a_value_the_database_refuses_fails_at_once(broker, worker):
+    def out_of_range(attempt):
+        raise DataError("SELECT 1 WHERE id = %(id)s", {"id": 2**31}, Exception("integer out of range"))
+
+    actor, calls = declare(broker, out_of_range)  # no `throws`: the middleware itself knows
     actor.send(n=1)
     broker.join("refresh", fail_fast=False)
     worker.join()

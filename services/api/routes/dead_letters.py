@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from services.api.deps import Admin, Config, Reader
+from services.api.lookups import text_id
 from services.api.schemas import DeadLetterAction, DeadLetterDetail, DeadLetterOut, DeadLetterSelection
 from services.engine.dead_letters import DeadLetter, DeadLetters, Selector
 from services.engine.ledger.redaction import redact
@@ -46,7 +47,7 @@ def list_dead_letters(
 
 @router.get("/{message_id}", response_model=DeadLetterDetail)
 def get_dead_letter(message_id: str, config: Config, _: Reader) -> DeadLetterDetail:
-    letter = _letters(config).get(message_id)
+    letter = _letters(config).get(text_id("dead letter with message id", message_id))
     if letter is None:
         raise HTTPException(404, f"no dead letter with message id {message_id!r}")
     message = redact(letter.envelope) if letter.envelope else None  # as the ledger shows arguments
@@ -69,8 +70,8 @@ def purge(selection: DeadLetterSelection, config: Config, caller: Admin) -> Dead
 
 def _selector(selection: DeadLetterSelection) -> Selector:
     narrowed = selection.message_id or selection.actor or selection.reason
-    if not narrowed and not selection.all:
+    if not narrowed and selection.all is not True:  # only a JSON `true` (JsonBool) selects everything
         raise HTTPException(422, "select dead letters with message_id, actor or reason, or say all: true")
-    if narrowed and selection.all:
+    if narrowed and selection.all is True:
         raise HTTPException(422, "all: true cannot be combined with message_id, actor or reason")
     return Selector(message_id=selection.message_id, actor=selection.actor, reason=selection.reason)

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from services.api.deps import Admin, Client, Config, Db, Reader
+from services.api.lookups import text_id
 from services.api.schemas import JobStatus, JobToggle, JobTriggered
 from services.scheduling import store
 from services.scheduling.control import pause_job, resume_job, trigger_job
@@ -23,14 +24,14 @@ def jobs_status(db: Db, _: Reader) -> list[JobStatus]:
 @router.post("/{job_name}/trigger", response_model=JobTriggered, status_code=202)
 def trigger(job_name: str, client: Client, config: Config, caller: Admin) -> JobTriggered:
     """Send one run of the job now, whatever its schedule, paused or not."""
-    sent = trigger_job(config.database_url, client, job_name, by=str(caller))
+    sent = trigger_job(config.database_url, client, text_id("scheduled job named", job_name), by=str(caller))
     return JobTriggered(job=job_name, task_id=sent.message_id, actor=sent.actor, queue=sent.queue)
 
 
 @router.put("/{job_name}/toggle", response_model=JobStatus)
 def toggle(job_name: str, db: Db, config: Config, caller: Admin, body: JobToggle | None = None) -> JobStatus:
     """Pause or resume the job (`{"paused": true}`), or flip it with no body; effective at its next tick."""
-    current = store.get_job(session=db, name=job_name)
+    current = store.get_job(session=db, name=text_id("scheduled job named", job_name))
     paused = body.paused if body is not None and body.paused is not None else not current.paused
     (pause_job if paused else resume_job)(config.database_url, job_name, by=str(caller))
     db.expire_all()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from services.api.deps import Config, Db, Reader
+from services.api.lookups import row_id
+from services.api.strict import QueryBool
 from services.contract.refresh import AssetClass
 from services.market_data.catalog import PriceView, list_prices
 from services.portfolio.views import PortfolioView, get_portfolio, list_portfolios
@@ -21,7 +24,7 @@ def instruments(
     config: Config,
     _: Reader,
     asset_class: AssetClass | None = None,
-    stale: bool = Query(False, description="Only stale or never-priced instruments"),
+    stale: Annotated[QueryBool, Query(description="Only stale or never-priced instruments")] = False,
 ) -> list[PriceView]:
     """Each instrument's last good price, its source and age (market time), and whether it is stale."""
     rows: list[PriceView] = list_prices(
@@ -45,5 +48,8 @@ def portfolio(portfolio_id: int, db: Db, config: Config, _: Reader) -> Portfolio
     """One portfolio: account summary and positions, each with its price, price time and stale flag
     (stale by its age now, even if no revaluation has run since)."""
     return get_portfolio(
-        session=db, portfolio_id=portfolio_id, now=datetime.now(UTC), max_age_s=config.tickwork_price_max_age_seconds
+        session=db,
+        portfolio_id=row_id("portfolio", portfolio_id),
+        now=datetime.now(UTC),
+        max_age_s=config.tickwork_price_max_age_seconds,
     )

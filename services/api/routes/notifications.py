@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from services.api.deps import Admin, Config, Db, Reader
+from services.api.lookups import row_id
 from services.api.schemas_notifications import (
     Channel,
     OutboxEntry,
     RecipientCreate,
+    RecipientCreated,
     RecipientOut,
     RuleCreate,
     RuleOut,
@@ -30,18 +32,19 @@ def list_recipients(db: Db, _: Reader, account: Account = None) -> list[Recipien
     return [RecipientOut(**admin.recipient_view(row)) for row in admin.list_recipients(session=db, account=account)]
 
 
-@router.post("/recipients", response_model=RecipientOut, status_code=201)
-def create_recipient(body: RecipientCreate, db: Db, config: Config, _: Admin) -> RecipientOut:
-    """Add a recipient; a URL is checked by the SSRF guard now (422 when refused)."""
+@router.post("/recipients", response_model=RecipientCreated, status_code=201)
+def create_recipient(body: RecipientCreate, db: Db, config: Config, _: Admin) -> RecipientCreated:
+    """Add a recipient; a URL is checked by the SSRF guard now (422 when refused). A webhook gets its
+    own signing secret, shown in this answer only."""
     guard = SsrfGuard.from_setting(config.tickwork_ssrf_allow)
     wanted = admin.RecipientIn(**body.model_dump())
     row = admin.add_recipient(session=db, recipient=wanted, guard=guard, now=datetime.now(UTC))
-    return RecipientOut(**admin.recipient_view(row))
+    return RecipientCreated(**admin.recipient_view(row), signing_secret=row.signing_secret)
 
 
 @router.delete("/recipients/{recipient_id}", status_code=204)
 def delete_recipient(recipient_id: int, db: Db, _: Admin) -> Response:
-    admin.remove_recipient(session=db, recipient_id=recipient_id)
+    admin.remove_recipient(session=db, recipient_id=row_id("recipient", recipient_id))
     return Response(status_code=204)
 
 
@@ -61,12 +64,13 @@ def create_rule(body: RuleCreate, db: Db, _: Admin) -> RuleOut:
 @router.put("/rules/{rule_id}", response_model=RuleOut)
 def toggle_rule(rule_id: int, body: RuleToggle, db: Db, _: Admin) -> RuleOut:
     """Enable or disable a rule (`{"active": false}`)."""
-    return RuleOut(**admin.rule_view(admin.set_rule_active(session=db, rule_id=rule_id, active=body.active)))
+    row = admin.set_rule_active(session=db, rule_id=row_id("rule", rule_id), active=body.active)
+    return RuleOut(**admin.rule_view(row))
 
 
 @router.delete("/rules/{rule_id}", status_code=204)
 def delete_rule(rule_id: int, db: Db, _: Admin) -> Response:
-    admin.remove_rule(session=db, rule_id=rule_id)
+    admin.remove_rule(session=db, rule_id=row_id("rule", rule_id))
     return Response(status_code=204)
 
 

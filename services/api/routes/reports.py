@@ -11,6 +11,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from services.api.deps import Config, Db, Reader
+from services.api.lookups import row_id
+from services.contract.fields import INTEGER_MAX
 from services.reports.catalog import get_report, list_reports, report_file
 from services.storage.db import as_utc
 from services.storage.models import Report
@@ -44,7 +46,7 @@ class ReportOut(BaseModel):
 def reports(
     db: Db,
     _: Reader,
-    portfolio_id: int | None = None,
+    portfolio_id: int | None = Query(None, ge=1, le=INTEGER_MAX),
     kind: Literal["daily", "weekly", "monthly"] | None = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[ReportOut]:
@@ -71,7 +73,7 @@ def report_csv(report_id: int, db: Db, config: Config, _: Reader) -> FileRespons
 
 
 def _get(db: Db, report_id: int) -> Report:
-    return get_report(session=db, report_id=report_id)  # ReportNotFound is a NotFound: 404
+    return get_report(session=db, report_id=row_id("report", report_id))  # ReportNotFound is a NotFound: 404
 
 
 def _file(record: Report, which: Literal["html", "csv"], reports_dir: Path) -> FileResponse:

@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import Field
 
-from services.api.deps import Canceller, Client, Config, Creator, Db, Reader
+from services.api.access import refusal_for, scope_for_actor, with_requester
+from services.api.deps import Canceller, Client, Config, Creator, Db, Reader, Submitter
+from services.api.lookups import text_id
 from services.api.schemas import (
     Cancelled,
     Submission,
@@ -20,6 +23,7 @@ from services.api.schemas import (
     TaskSummary,
     Worker,
 )
+from services.api.strict import JsonInt, QueryTimestamp
 from services.api.submit import submit
 from services.api.tokens import Caller
 from services.contract.fields import Id
@@ -58,8 +62,8 @@ def list_tasks(
     status_: Annotated[list[TaskState] | None, Query(alias="status")] = None,
     actor: Annotated[str | None, Query(max_length=128)] = None,
     queue: Annotated[str | None, Query(max_length=64)] = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: QueryTimestamp | None = None,
+    created_before: QueryTimestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> TaskPage:
@@ -76,18 +80,34 @@ def list_tasks(
     return TaskPage(items=[summary(t) for t in rows], total=total, limit=limit, offset=offset)
 
 
-@router.post("", response_model=TaskCreated, status_code=status.HTTP_201_CREATED)
+CREATED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": TaskCreated,
+        "description": "An idempotent replay: this Idempotency-Key and body were submitted before; the first "
+        "answer is returned (header `Idempotent-Replayed: true`) and nothing is sent again",
+        "headers": {"Idempotent-Replayed": {"schema": {"type": "string"}, "description": "`true`"}},
+    },
+    201: {"description": "Submitted; `Location` names the task"},
+}
+
+
+@router.post("", response_model=TaskCreated, status_code=status.HTTP_201_CREATED, responses=CREATED)
 def create_task(
     body: TaskCreate,
     response: Response,
     db: Db,
     client: Client,
     config: Config,
-    caller: Creator,
+    caller: Submitter,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskCreated:
-    """Submit a task for any actor of the contract; its parameters are checked against the actor's schema."""
-    return _submitted(body, response, client, config, caller, idempotency_key)
+    """Submit a task for any actor of the contract; its parameters are checked against the actor's schema.
+    The notification actors (`send_email`, `send_alert`, `webhook_callback`, ...) need the `notify` scope,
+    the others `create`."""
+    refused = refusal_for(caller, frozenset({scope_for_actor(body.actor)}), token_given=True)
+    if refused is not None:
+        raise refused
+    return _submitted(with_requester(body, caller), response, client, config, caller, idempotency_key)
 
 
 @router.get("/active", response_model=list[TaskSummary])
@@ -123,7 +143,7 @@ class AssetInfoRequest(FetchAssetInfo, Submission):
 
 class PortfolioPerformanceRequest(Submission):
     portfolio_id: Id
-    days: int = 365
+    days: JsonInt = Field(365, ge=2, le=3650)
 
 
 class PortfolioSnapshotRequest(CreatePortfolioSnapshot, Submission):
@@ -169,6 +189,7 @@ for path, actor_name, model, doc in SHORTCUTS:
         methods=["POST"],
         response_model=TaskCreated,
         status_code=status.HTTP_201_CREATED,
+        responses=CREATED,
         name=f"create_{actor_name}",
     )
 
@@ -177,7 +198,7 @@ for path, actor_name, model, doc in SHORTCUTS:
 @router.get("/{task_id}", response_model=TaskDetail)
 def get_task(task_id: str, db: Db, _: Reader) -> TaskDetail:
     """State, progress, current step, log lines, result and error of one task."""
-    task = ledger.get_task(session=db, message_id=task_id)
+    task = ledger.get_task(session=db, message_id=text_id("task", task_id))
     error = TaskError(type=task.error_type, message=task.error_message, traceback=task.error_traceback)
     return TaskDetail(
         **summary(task).model_dump(),
@@ -192,13 +213,13 @@ def get_task(task_id: str, db: Db, _: Reader) -> TaskDetail:
 
 @router.get("/{task_id}/logs", response_model=TaskLogs)
 def task_logs(task_id: str, db: Db, _: Reader) -> TaskLogs:
-    return TaskLogs(task_id=task_id, lines=ledger.task_log(session=db, message_id=task_id))
+    return TaskLogs(task_id=task_id, lines=ledger.task_log(session=db, message_id=text_id("task", task_id)))
 
 
 @router.delete("/{task_id}", response_model=Cancelled)
 def cancel(task_id: str, config: Config, _: Canceller) -> Cancelled:
     """Cancel a pending task (skipped when delivered) or a running one (interrupted); 409 if it finished."""
-    task = cancel_task(task_id, database_url=config.database_url, rabbitmq_url=config.rabbitmq_url)
+    task = cancel_task(text_id("task", task_id), database_url=config.database_url, rabbitmq_url=config.rabbitmq_url)
     running = task.state == TaskState.RUNNING.value
     detail = "its worker interrupts it" if running else "its message is skipped when delivered"
     return Cancelled(task_id=task_id, status=TaskState(task.state), detail=detail)

@@ -73,6 +73,9 @@ class NotificationRecipient(SQLModel, table=True):
     digest: bool = True  # the daily digest (email only)
     active: bool = True
     created_at: datetime = utc_field()
+    # Signs this webhook recipient's deliveries (X-Tickwork-Signature), shown once when it is added;
+    # None (rows from before 0008): TICKWORK_WEBHOOK_SECRET signs them (docs/notifications.md).
+    signing_secret: str | None = Field(default=None, max_length=100)
 
 
 class AlertRule(SQLModel, table=True):
