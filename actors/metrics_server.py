@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from actors.metrics_dir import run_dir
@@ -59,7 +61,19 @@ class _Handler(BaseHTTPRequestHandler):
 def serve_metrics() -> int:
     """Serve until the process is stopped (Dramatiq runs this as a fork)."""
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(run_dir(get_settings().tickwork_metrics_dir)))
-    server = ThreadingHTTPServer(("0.0.0.0", get_settings().metrics_port), _Handler)
+    port = get_settings().metrics_port
+    try:
+        server = ThreadingHTTPServer(("0.0.0.0", port), _Handler)
+    except OSError as error:
+        # Dramatiq's main process does not watch its forks: stop the group, or it runs unobserved.
+        print(
+            f"tickwork: the worker group's metrics server cannot listen on 0.0.0.0:{port} ({error.strerror}); "
+            "set METRICS_PORT to a free port. Stopping the group.",
+            file=sys.stderr,
+            flush=True,
+        )
+        os.kill(os.getppid(), signal.SIGTERM)
+        return 2
     try:
         server.serve_forever()
     except KeyboardInterrupt:

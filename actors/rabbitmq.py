@@ -5,6 +5,9 @@ Changes to the stock broker, each small:
 - a delayed message is never held past the hold limit (see `services.engine.delays`);
 - a rejected message is republished to the `.XQ` with its reason in `options.dead_letter` and in
   AMQP headers, then acknowledged, instead of a bare nack that would leave the reason in a log line;
+- an acknowledgement waits for `ack_barrier` (the task ledger's writer): a message is acked only once
+  the ledger row of its final state is committed, so a SIGKILL never leaves an acked message behind
+  a `running` row;
 - middleware hooks are called only on the middleware that define them, and a delivered message
   answers attribute reads without a Python call (see `pin_message_fields`): both cost every message.
 
@@ -16,7 +19,9 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Protocol
 
 import pika
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
@@ -39,11 +44,24 @@ from services.engine.priority import MAX_PRIORITY
 from services.engine.topology import dead_letter_queue, dead_letter_queue_arguments, work_queue_arguments
 from services.errors import MessageRejected
 
+# How long closing a consumer waits for the ledger rows its pending acknowledgements wait for.
+CLOSE_ACK_WAIT_S = 10.0
+
+
+class AckBarrier(Protocol):
+    """What an acknowledgement waits for: the ledger's writer (see services.engine.ledger.writer)."""
+
+    def when_written(self, callback: Callable[[], None]) -> None: ...
+
+    def flush(self, timeout_s: float = ...) -> bool: ...
+
 
 class TickworkBroker(RabbitmqBroker):
     """The broker every Tickwork worker uses."""
 
     def __init__(self, *, url: str, delay_hold_ms: int, middleware: list[Any]) -> None:
+        # Set at process boot by the TaskLedger middleware; None (no ledger) acks at once.
+        self.ack_barrier: AckBarrier | None = None
         self._hooks: dict[str, tuple[Any, ...]] = {}
         self._hooked_count = 0
         super().__init__(url=url, max_priority=MAX_PRIORITY, confirm_delivery=True, middleware=middleware)
@@ -160,7 +178,7 @@ def dead_letter_record(message: Any, queue_name: str) -> dict[str, Any]:
 
 class DeadLetteringConsumer(RabbitmqConsumer):
     """Rejects by republishing to the .XQ with the reason, then acknowledging the original; sends
-    acknowledgements in batches."""
+    acknowledgements in batches, each once the ledger has committed its message's final row."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -168,6 +186,8 @@ class DeadLetteringConsumer(RabbitmqConsumer):
         self._acks_lock = threading.Lock()
         self._finished: list[int] = []
         self._ack_scheduled = False
+        # Finished deliveries whose ledger rows are not committed yet (they stay in known_tags).
+        self._awaiting_ledger = 0
 
         # The properties of the delivery being decoded: a body that is not a message still came from
         # this queue, and its sender may have set the AMQP message_id the ledger should key it by.
@@ -188,12 +208,32 @@ class DeadLetteringConsumer(RabbitmqConsumer):
         return pin_message_fields(proxy)
 
     def ack(self, message: Any) -> None:
-        """Acknowledge after processing, as Dramatiq does, but batched: Dramatiq wakes the connection's
-        thread once per message to send one ack frame each; here one wake-up sends every ack that is due,
-        with one `multiple` ack for the finished deliveries older than any unfinished one."""
+        """Acknowledge after processing, as Dramatiq does, but only once the ledger row is committed
+        (the delivery stays in known_tags meanwhile, so no `multiple` ack covers it), and batched:
+        Dramatiq wakes the connection's thread once per message to send one ack frame each; here one
+        wake-up sends every ack that is due, with one `multiple` ack for the finished deliveries older
+        than any unfinished one."""
+        barrier = self.broker.ack_barrier
+        if barrier is None:
+            self._release(delivery_tag(message))
+            return
+        with self._acks_lock:
+            self._awaiting_ledger += 1
+        barrier.when_written(partial(self._release_written, delivery_tag(message)))
+
+    def _release_written(self, tag: int) -> None:
+        # Runs on the ledger writer's thread, once the row is committed.
+        with self._acks_lock:
+            self._awaiting_ledger -= 1
+        try:
+            self._release(tag)
+        except ConnectionClosed:
+            # The connection went away: RabbitMQ delivers the message again, and the task runs twice.
+            self.logger.warning("Failed to ack message: connection closed; it will be redelivered.")
+
+    def _release(self, tag: int) -> None:
         try:
             with self._acks_lock:
-                tag = delivery_tag(message)
                 self.known_tags.remove(tag)
                 self._finished.append(tag)
                 schedule, self._ack_scheduled = not self._ack_scheduled, True
@@ -203,6 +243,14 @@ class DeadLetteringConsumer(RabbitmqConsumer):
             raise ConnectionClosed(e) from None
         except KeyError:
             self.logger.warning("Failed to ack message: not in known tags.")
+
+    def close(self) -> None:
+        # Acks waiting for the ledger go out before the channel closes (a graceful stop must not make
+        # RabbitMQ deliver finished work again), if the ledger commits within CLOSE_ACK_WAIT_S.
+        barrier = self.broker.ack_barrier
+        if barrier is not None and self._awaiting_ledger and self.connection.is_open:
+            barrier.flush(CLOSE_ACK_WAIT_S)
+        super().close()
 
     def _send_acks(self) -> None:
         # Runs on the connection's thread. Deliveries not yet handed out have higher tags than every

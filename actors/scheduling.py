@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -71,7 +72,17 @@ def run_scheduler(settings: Settings | None = None, stop: threading.Event | None
         PriceFreshnessCollector(database_url=settings.database_url, max_age_s=settings.tickwork_price_max_age_seconds)
     )
     if settings.tickwork_scheduler_metrics_port:
-        start_http_server(settings.tickwork_scheduler_metrics_port, registry=metrics.registry)
+        try:
+            start_http_server(settings.tickwork_scheduler_metrics_port, registry=metrics.registry)
+        except OSError as error:
+            port = settings.tickwork_scheduler_metrics_port
+            print(
+                f"tickwork: the scheduler's metrics server cannot listen on 0.0.0.0:{port} ({error.strerror}); "
+                "set TICKWORK_SCHEDULER_METRICS_PORT to a free port",
+                file=sys.stderr,
+                flush=True,
+            )
+            raise SystemExit(2) from None
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

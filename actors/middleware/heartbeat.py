@@ -1,6 +1,8 @@
 """Registers this worker process, keeps its heartbeat fresh, and does the ledger's housekeeping:
 tasks of dead workers are reconciled, expired rows deleted. Every worker does it; all of it is
-idempotent, so no leader is needed."""
+idempotent, so no leader is needed. The heartbeat goes on until the worker has finished its tasks
+(a long graceful stop is not a death), and a worker judges its peers only once its own view of
+the database is fresh (see ReconcileGate)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,14 @@ from typing import Any
 from dramatiq.middleware import Middleware
 
 from services.engine.ledger.tasks import purge_finished
-from services.engine.workers import heartbeat, mark_stopped, reconcile_dead_workers, register, this_worker_id
+from services.engine.workers import (
+    ReconcileGate,
+    heartbeat,
+    mark_stopped,
+    reconcile_dead_workers,
+    register,
+    this_worker_id,
+)
 from services.storage.db import session_scope
 
 log = logging.getLogger("tickwork.workers")
@@ -33,6 +42,8 @@ class WorkerHeartbeat(Middleware):
         self.in_flight = self.processed = self.failed = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._beat_thread: threading.Thread | None = None
+        self._gate = ReconcileGate(heartbeat_s=heartbeat_s)
         self._last_purge = datetime.min.replace(tzinfo=UTC)
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
@@ -45,10 +56,14 @@ class WorkerHeartbeat(Middleware):
                 )
         except Exception:
             log.exception("worker_register_failed worker=%s", self.worker_id)
-        threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True).start()
+        self._beat_thread = threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True)
+        self._beat_thread.start()
 
-    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+    def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        # Its tasks are done: the last heartbeat, then the stop (a heartbeat after it would undo it).
         self._stop.set()
+        if self._beat_thread is not None:
+            self._beat_thread.join(timeout=10)
         try:
             with session_scope(self.database_url) as session:
                 mark_stopped(session=session, worker_id=self.worker_id)
@@ -82,12 +97,19 @@ class WorkerHeartbeat(Middleware):
                         processed=self.processed,
                         failed=self.failed,
                     )
-                    reconciled = reconcile_dead_workers(session=session, heartbeat_s=self.heartbeat_s)
-                if reconciled:
-                    log.warning("reconciled_orphans count=%d", reconciled)
+            except Exception:
+                self._gate.heartbeat_failed()
+                log.exception("heartbeat_failed worker=%s", self.worker_id)
+                continue
+            try:
+                if self._gate.heartbeat_written():
+                    with session_scope(self.database_url) as session:
+                        reconciled = reconcile_dead_workers(session=session, heartbeat_s=self.heartbeat_s)
+                    if reconciled:
+                        log.warning("reconciled_orphans count=%d", reconciled)
                 self._purge_if_due()
             except Exception:
-                log.exception("heartbeat_failed worker=%s", self.worker_id)
+                log.exception("reconcile_failed worker=%s", self.worker_id)
 
     def _purge_if_due(self) -> None:
         now = datetime.now(UTC)

@@ -142,6 +142,8 @@ class TaskLedger(Middleware):
             before_write=self.before_write,
         )
         self.writer.start()
+        # Acknowledgements wait for the writer: an ack never overtakes the row it finishes.
+        broker.ack_barrier = self.writer
         handler = TaskLogHandler(level=logging.INFO)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.getLogger().addHandler(handler)

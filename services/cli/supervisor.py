@@ -1,82 +1,67 @@
-"""Runs the main job: every worker group, the scheduler and the API, as child processes stopped together."""
+"""Runs the main job: every worker group, the scheduler and the API as child processes, restarted when
+one exits and stopped together (see child_processes)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
+from services.cli.child_processes import ChildSpec, Supervisor
 from services.cli.demo import start_demo
-from services.cli.worker_groups import WORKER_GROUPS
+from services.cli.worker_groups import WORKER_GROUPS, metrics_ports
 from services.sandbox.launch import plan_sandbox
 from services.settings import Settings
 from services.storage.migrate import upgrade
 
+# Metrics servers (worker groups' and the scheduler's) listen on every interface.
+METRICS_HOST = "0.0.0.0"
+
 
 def run_worker_groups(settings: Settings, *, first_metrics_port: int) -> int:
-    """Start the groups; return when one exits (its status) or on SIGINT/SIGTERM (0)."""
+    """Start every child and keep them running (see child_processes); return 0 on SIGINT/SIGTERM, or
+    non-zero when a child is in a crash loop."""
     upgrade(settings.database_url)
     dramatiq = shutil.which("dramatiq") or str(Path(sys.executable).with_name("dramatiq"))
     tickwork = shutil.which("tickwork") or str(Path(sys.executable).with_name("tickwork"))
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    supervisor = Supervisor(say=_say)
     # First, where prices come from: by default a simulated market, which must be said before anything.
     plan = plan_sandbox(settings.tickwork_market_data, settings.tickwork_sandbox_url, tickwork=tickwork)
-    print(f"tickwork: {plan.line}", flush=True)
+    _say(plan.line)
     if plan.command:
-        children.append(("sandbox", subprocess.Popen(plan.command, start_new_session=True)))
-    print(f"tickwork: broker {_redact(settings.rabbitmq_url)}, database {_redact(settings.database_url)}", flush=True)
-    for offset, group in enumerate(WORKER_GROUPS):
-        port = first_metrics_port + offset
+        supervisor.start(ChildSpec("sandbox", plan.command))
+    _say(f"broker {_redact(settings.rabbitmq_url)}, database {_redact(settings.database_url)}")
+    ports = metrics_ports(first_metrics_port, settings.tickwork_scheduler_metrics_port)
+    for group in WORKER_GROUPS:
+        port = ports[group.name]
         env = {**os.environ, "METRICS_PORT": str(port)}
-        # Own session: Ctrl-C reaches only us, and we stop each group once, gracefully.
-        children.append((group.name, subprocess.Popen(group.command(dramatiq), env=env, start_new_session=True)))
-        print(
-            f"tickwork: worker group {group.name:12} queues={','.join(group.queues):32} "
-            f"{group.processes}x{group.threads} threads  metrics http://127.0.0.1:{port}/metrics",
-            flush=True,
+        supervisor.start(ChildSpec(f"worker group {group.name}", group.command(dramatiq), env))
+        _say(
+            f"worker group {group.name:12} queues={','.join(group.queues):32} "
+            f"{group.processes}x{group.threads} threads  metrics http://{METRICS_HOST}:{port}/metrics"
         )
 
-    children.append(("scheduler", subprocess.Popen([tickwork, "scheduler"], start_new_session=True)))
-    print(
-        f"tickwork: scheduler            metrics http://127.0.0.1:{settings.tickwork_scheduler_metrics_port}/metrics",
-        flush=True,
-    )
-    children.append(("api", subprocess.Popen([tickwork, "api"], start_new_session=True)))
-    print(
-        f"tickwork: REST API             http://{settings.tickwork_api_host}:{settings.tickwork_api_port}/docs "
-        "(tokens: tickwork tokens create NAME --scope read)",
-        flush=True,
+    scheduler_env = {**os.environ, "TICKWORK_SCHEDULER_METRICS_PORT": str(ports["scheduler"])}
+    supervisor.start(ChildSpec("scheduler", [tickwork, "scheduler"], scheduler_env))
+    _say(f"scheduler            metrics http://{METRICS_HOST}:{ports['scheduler']}/metrics")
+    supervisor.start(ChildSpec("API", [tickwork, "api"]))
+    _say(
+        f"REST API             http://{settings.tickwork_api_host}:{settings.tickwork_api_port}/docs "
+        "(tokens: tickwork tokens create NAME --scope read)"
     )
 
     if settings.tickwork_market_data == "sandbox":
-        print(f"tickwork: demo data: {start_demo(settings)}", flush=True)
+        _say(f"demo data: {start_demo(settings)}")
 
-    stopping = False
+    signal.signal(signal.SIGINT, lambda *_: supervisor.stop())
+    signal.signal(signal.SIGTERM, lambda *_: supervisor.stop())
+    return supervisor.run()
 
-    def stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    status = 0
-    while not stopping:
-        exited = [(name, child.returncode) for name, child in children if child.poll() is not None]
-        if exited:
-            name, status = exited[0]
-            print(f"tickwork: {name} exited with status {status}; stopping the others", flush=True)
-            break
-        time.sleep(0.5)
-    for _, child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for _, child in children:
-        child.wait()
-    return status
+def _say(line: str) -> None:
+    print(f"tickwork: {line}", flush=True)
 
 
 def _redact(url: str) -> str:

@@ -26,3 +26,19 @@ WORKER_GROUPS = (
     WorkerGroup("general", ("refresh", "bots", "notifications"), processes=2, threads=8),
     WorkerGroup("maintenance", ("maintenance",), processes=1, threads=2),
 )
+
+
+def metrics_ports(first_port: int, scheduler_port: int) -> dict[str, int]:
+    """The metrics port of each worker group and of the scheduler when the main job runs them all on
+    one host: the groups take `first_port` and the ports after it, in WORKER_GROUPS order; the
+    scheduler keeps `scheduler_port` unless a group has it, and then takes the first port after the
+    groups' (so METRICS_PORT=9191 gives 9191-9193 to the groups and 9194 to the scheduler instead of
+    its 9192). Port 0 (no metrics server) is left as it is."""
+    ports = {group.name: first_port + offset for offset, group in enumerate(WORKER_GROUPS)}
+    taken = set(ports.values())
+    if scheduler_port in taken:
+        scheduler_port = first_port + len(WORKER_GROUPS)
+        while scheduler_port in taken:
+            scheduler_port += 1
+    ports["scheduler"] = scheduler_port
+    return ports

@@ -1,9 +1,18 @@
-"""Worker processes: registration, heartbeats, and what happens to tasks of a worker that died."""
+"""Worker processes: registration, heartbeats, and what happens to tasks of a worker that died.
+
+A worker is `alive` while it heartbeats, `dead` once silent for MISSED_HEARTBEATS heartbeats, and
+`stopped` once it shut down cleanly (after its last heartbeat). A heartbeat always brings a worker
+back to `alive`: a database outage silences live workers, it does not kill them. A dead worker's
+`running` rows become `retrying`: its messages were not acknowledged (an ack waits for the row of the
+task's final state, see services.engine.ledger.writer), so RabbitMQ delivers them again.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -33,14 +42,18 @@ def register(*, session: Session, worker_id: str, host: str, pid: int, queues: l
 
 
 def heartbeat(*, session: Session, worker_id: str, in_flight: int, processed: int, failed: int) -> None:
+    """Record a sign of life; it clears a stop recorded meanwhile, since the worker is evidently running."""
     session.execute(
         update(WorkerProcess)
         .where(col(WorkerProcess.id) == worker_id)
-        .values(heartbeat_at=datetime.now(UTC), in_flight=in_flight, processed=processed, failed=failed)
+        .values(
+            heartbeat_at=datetime.now(UTC), stopped_at=None, in_flight=in_flight, processed=processed, failed=failed
+        )
     )
 
 
 def mark_stopped(*, session: Session, worker_id: str) -> None:
+    """Record a clean stop; call it after the worker's last heartbeat."""
     session.execute(
         update(WorkerProcess)
         .where(col(WorkerProcess.id) == worker_id)
@@ -48,10 +61,14 @@ def mark_stopped(*, session: Session, worker_id: str) -> None:
     )
 
 
+def silence_limit(heartbeat_s: float) -> timedelta:
+    """How long a worker may go without a heartbeat before it counts as dead."""
+    return timedelta(seconds=MISSED_HEARTBEATS * heartbeat_s)
+
+
 def is_dead(worker: WorkerProcess, now: datetime, heartbeat_s: float) -> bool:
     """Whether a worker that has not stopped missed too many heartbeats."""
-    heartbeat_at = as_utc(worker.heartbeat_at)
-    return worker.stopped_at is None and now - heartbeat_at > timedelta(seconds=MISSED_HEARTBEATS * heartbeat_s)
+    return worker.stopped_at is None and now - as_utc(worker.heartbeat_at) > silence_limit(heartbeat_s)
 
 
 def worker_status(worker: WorkerProcess, now: datetime, heartbeat_s: float) -> str:
@@ -62,36 +79,59 @@ def worker_status(worker: WorkerProcess, now: datetime, heartbeat_s: float) -> s
 
 
 def list_workers(*, session: Session, include_stopped_for: timedelta = timedelta(hours=1)) -> list[WorkerProcess]:
-    """Workers running, dead, or stopped within `include_stopped_for`, newest first."""
+    """Workers running, and those dead or stopped within `include_stopped_for`, newest first."""
     cutoff = datetime.now(UTC) - include_stopped_for
     query = (
         select(WorkerProcess)
-        .where((col(WorkerProcess.stopped_at).is_(None)) | (col(WorkerProcess.stopped_at) >= cutoff))
+        .where(
+            (col(WorkerProcess.stopped_at).is_(None) & (col(WorkerProcess.heartbeat_at) >= cutoff))
+            | (col(WorkerProcess.stopped_at) >= cutoff)
+        )
         .order_by(col(WorkerProcess.started_at).desc())
     )
     return list(session.exec(query))
 
 
+LOST_MESSAGE = (
+    "the worker running this task went silent (killed, or cut off for too long) before its final state "
+    "was written; its message was not acknowledged, so RabbitMQ delivers it again"
+)
+
+
 def reconcile_dead_workers(*, session: Session, heartbeat_s: float) -> int:
-    """Tasks left `running` by a dead worker become `retrying` (RabbitMQ redelivers their message);
-    returns how many rows changed. Idempotent: every worker runs it on its heartbeat."""
+    """Tasks left `running` by a worker silent too long (dead, or stopped since) become `retrying`;
+    returns how many rows changed. Idempotent: every worker runs it on its heartbeat (see ReconcileGate).
+
+    `retrying` is a promise that holds: an acknowledgement waits for the row of the task's final state,
+    so a row still `running` means its message was never acked, and RabbitMQ redelivers an unacked
+    message once the dead worker's connection is gone. The redelivered run overwrites this row."""
     now = datetime.now(UTC)
-    dead = [
-        w.id
-        for w in session.exec(select(WorkerProcess).where(col(WorkerProcess.stopped_at).is_(None)))
-        if is_dead(w, now, heartbeat_s)
-    ]
-    if not dead:
-        return 0
+    silent = select(WorkerProcess.id).where(col(WorkerProcess.heartbeat_at) < now - silence_limit(heartbeat_s))
     result = session.execute(
         update(Task)
-        .where(col(Task.state) == TaskState.RUNNING.value, col(Task.worker).in_(dead))
-        .values(
-            state=TaskState.RETRYING.value,
-            error_type="WorkerLost",
-            error_message="the worker running this task stopped heartbeating; RabbitMQ redelivers the message",
-            updated_at=now,
-        )
+        .where(col(Task.state) == TaskState.RUNNING.value, col(Task.worker).in_(silent))
+        .values(state=TaskState.RETRYING.value, error_type="WorkerLost", error_message=LOST_MESSAGE, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
-    session.execute(update(WorkerProcess).where(col(WorkerProcess.id).in_(dead)).values(stopped_at=now))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class ReconcileGate:
+    """Whether this worker may judge its peers dead: only once it has itself reached the database for
+    a whole silence limit. After a database outage every heartbeat is stale at once; the first worker
+    back must give its peers time to heartbeat before it takes them for dead."""
+
+    def __init__(self, *, heartbeat_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit_s = silence_limit(heartbeat_s).total_seconds()
+        self._clock = clock
+        self._reachable_since: float | None = None
+
+    def heartbeat_written(self) -> bool:
+        """Call after each heartbeat that reached the database; True when reconciling is fair."""
+        now = self._clock()
+        if self._reachable_since is None:
+            self._reachable_since = now
+        return now - self._reachable_since >= self._limit_s
+
+    def heartbeat_failed(self) -> None:
+        self._reachable_since = None

@@ -164,3 +164,71 @@ def test_a_refused_update_is_dropped_alone_and_the_others_are_written(writer, da
     writer.record("later", identity(state="running"))
     writer.flush()
     assert task(database_url, "good").state == "running" and task(database_url, "later").state == "running"
+
+
+def test_a_heartbeat_brings_a_worker_taken_for_stopped_back_to_alive(database_url):
+    from services.engine.workers import heartbeat, mark_stopped, worker_status
+
+    # Given a worker recorded as stopped (as an older reconciliation did after a database outage)
+    with session_scope(database_url) as session:
+        register(session=session, worker_id="h:7", host="h", pid=7, queues=["refresh"])
+        mark_stopped(session=session, worker_id="h:7")
+    # When it heartbeats
+    with session_scope(database_url) as session:
+        heartbeat(session=session, worker_id="h:7", in_flight=1, processed=2, failed=0)
+    # Then it is alive again
+    with session_scope(database_url) as session:
+        assert worker_status(session.get(WorkerProcess, "h:7"), datetime.now(UTC), 5) == "alive"
+
+
+def test_a_stopped_worker_that_went_silent_still_has_its_running_rows_reconciled(writer, database_url):
+    from services.engine.workers import mark_stopped
+
+    # Given a worker marked stopped that left a row running, and whose heartbeat is long stale
+    with session_scope(database_url) as session:
+        register(session=session, worker_id="h:8", host="h", pid=8, queues=["refresh"])
+        mark_stopped(session=session, worker_id="h:8")
+        session.get(WorkerProcess, "h:8").heartbeat_at = NOW - timedelta(minutes=5)
+    writer.record("left", identity(state="running", worker="h:8"))
+    writer.flush()
+    # Then reconciliation still reaches its row
+    with session_scope(database_url) as session:
+        assert reconcile_dead_workers(session=session, heartbeat_s=5) == 1
+    assert task(database_url, "left").state == "retrying"
+
+
+def test_an_acknowledgement_waits_for_the_commit_but_not_for_the_interval(database_url):
+    import threading
+    import time
+
+    # Given a writer that batches for 5 s
+    slow = LedgerWriter(database_url, flush_interval_s=5.0)
+    slow.start()
+    try:
+        seen: list[str] = []
+        done = threading.Event()
+
+        def acknowledge():
+            seen.append(task(database_url, "final").state)
+            done.set()
+
+        # When a final update is queued and an acknowledgement waits for it
+        began = time.monotonic()
+        slow.record("final", identity(state="running"))
+        slow.record("final", identity(state="completed"))
+        slow.when_written(acknowledge)
+        # Then the acknowledgement comes well before the interval, and after the row is committed
+        assert done.wait(3)
+        assert time.monotonic() - began < 2
+        assert seen == ["completed"]
+    finally:
+        slow.stop()
+
+
+def test_a_refused_final_update_still_lands_its_state(writer, database_url):
+    # Given an update the database refuses whole (an argument PostgreSQL and SQLite cannot bind)
+    writer.record("odd", identity(state="completed", args={"x": object()}))
+    writer.flush()
+    # Then its state is written without the refused details
+    found = task(database_url, "odd")
+    assert (found.state, found.error_type) == ("completed", "LedgerRefused")

@@ -104,3 +104,38 @@ def probe_cooperative(tag: str, seconds: float) -> None:
         current_task().progress(elapsed / seconds, "working")
         time.sleep(0.05)
     _record("probe_cooperative", tag, event="done")
+
+
+@contract_actor
+def probe_effect(tag: str, sleep_ms: int = 0, database: bool = False) -> None:
+    """An idempotent domain effect: a file named by the message id, created at most once (O_EXCL),
+    in PROBE_EFFECTS. With `database`, it reads the database first, so a database outage fails it
+    (and it is retried)."""
+    _record("probe_effect", tag, event="start")
+    if database:
+        _database_round_trip()
+    if sleep_ms:
+        time.sleep(sleep_ms / 1000)
+    message = CurrentMessage.get_current_message()
+    folder = os.environ.get("PROBE_EFFECTS")
+    if folder and message is not None:
+        try:
+            os.close(os.open(os.path.join(folder, message.message_id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            _record("probe_effect", tag, event="already_applied")
+    _record("probe_effect", tag, event="done")
+
+
+_engine = None
+
+
+def _database_round_trip() -> None:
+    global _engine
+    import sqlalchemy
+
+    from services.storage.db import make_engine
+
+    if _engine is None:
+        _engine = make_engine(os.environ["DATABASE_URL"])
+    with _engine.connect() as connection:
+        connection.execute(sqlalchemy.text("SELECT 1"))

@@ -4,6 +4,7 @@ late additions, SkipMessage raised through, other errors logged."""
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import pytest
 from dramatiq.broker import MessageProxy
@@ -97,6 +98,7 @@ def consumer_with_deliveries(*tags: int):
     consumer = DeadLetteringConsumer.__new__(DeadLetteringConsumer)  # no AMQP connection
     consumer.channel, consumer.connection, consumer.known_tags = FakeChannel(), FakeConnection(), set(tags)
     consumer._acks_lock, consumer._finished, consumer._ack_scheduled = threading.Lock(), [], False
+    consumer.broker, consumer._awaiting_ledger = SimpleNamespace(ack_barrier=None), 0  # no ledger: acks at once
     return consumer
 
 

@@ -26,6 +26,20 @@ TASKS = Task.__table__  # type: ignore[attr-defined]
 # Columns an update never overwrites: the first sighting's creation time, and the cancel request
 # that only `cancel_task` sets.
 KEEP_ON_CONFLICT = {"message_id", "created_at", "cancel_requested_at", "log_tail"}
+# What a row keeps when the database refuses its full update (see `Batch.essentials`).
+ESSENTIAL = (
+    "actor",
+    "queue",
+    "priority",
+    "created_at",
+    "attempts",
+    "state",
+    "scheduled_for",
+    "started_at",
+    "finished_at",
+    "worker",
+    "progress",
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,21 @@ class Batch:
             part.tasks[message_id] = pending
             parts.append(part)
         return parts
+
+    def essentials(self, refused_by: str) -> Batch:
+        """The same tasks with their identity and state only (no arguments, result, error text or log
+        lines), for an update the database refused whole: the state must still land, since the
+        message is acknowledged once the writer is past it."""
+        bare = Batch()
+        for message_id, pending in self.tasks.items():
+            if "actor" not in pending.fields:
+                continue
+            fields = {k: v for k, v in pending.fields.items() if k in ESSENTIAL}
+            fields.update(
+                args={}, error_type="LedgerRefused", error_message=f"the full update was refused ({refused_by})"
+            )
+            bare.tasks[message_id] = Pending(fields=fields, weak=pending.weak)
+        return bare
 
     def add_line(self, message_id: str, line: str) -> None:
         self.tasks.setdefault(message_id, Pending()).lines.append(line)

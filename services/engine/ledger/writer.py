@@ -3,6 +3,12 @@
 Workers must not wait on the database: `record()` and `log()` only put the update on an in-memory
 queue. A thread flushes every `flush_interval_s` (or sooner when `max_batch` updates wait), in one
 transaction. If the database is down, the batch is kept and retried; nothing is dropped.
+
+Invariant for acknowledgements: a message is acknowledged only once the row of its final state is
+committed (`when_written`), so a worker killed at any moment leaves either a final row or an
+unacknowledged message that RabbitMQ delivers again, never an acked message with a `running` row.
+A waiting acknowledgement makes the thread commit at once instead of at the end of its interval
+(group commit: every update queued meanwhile goes in the same transaction).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from services.storage.db import make_engine
 log = logging.getLogger("tickwork.ledger")
 
 _FLUSH = object()
+_WRITTEN = object()
 
 
 class LedgerWriter:
@@ -46,6 +53,8 @@ class LedgerWriter:
         self._log_limits = log_limits or LogLimits()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        # Set when a `when_written` callback waits: the thread commits without finishing its interval.
+        self._urgent = threading.Event()
 
     def start(self) -> None:
         if self._thread is None:
@@ -68,6 +77,13 @@ class LedgerWriter:
         """Queue one log line for the task."""
         self._queue.put((message_id, line))
 
+    def when_written(self, callback: Callable[[], None]) -> None:
+        """Call `callback` on the writer's thread once everything queued before this call is committed
+        (never, if the writer gives up on a batch while stopping). Cheap: it queues, it never waits."""
+        self._queue.put((_WRITTEN, callback))
+        if not self._urgent.is_set():
+            self._urgent.set()
+
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Block until everything queued before this call is written (or `timeout_s` passes)."""
         if self._thread is None:
@@ -78,77 +94,97 @@ class LedgerWriter:
 
     def _run(self) -> None:
         while True:
-            batch, waiters = self._collect()
+            batch, waiters, written = self._collect()
+            committed = True
             if batch:
                 if self._before_write is not None:
                     try:
                         self._before_write()
                     except Exception:  # never a reason to hold back the ledger
                         log.exception("ledger_before_write_failed")
-                self._write(batch)
+                committed = self._write(batch)
+            if committed:
+                for callback in written:
+                    try:
+                        callback()
+                    except Exception:
+                        log.exception("ledger_written_callback_failed")
             for waiter in waiters:
                 waiter.set()
             if self._stopping.is_set() and self._queue.empty():
                 return
 
-    def _collect(self) -> tuple[Batch, list[threading.Event]]:
+    def _collect(self) -> tuple[Batch, list[threading.Event], list[Callable[[], None]]]:
         batch = Batch()
         waiters: list[threading.Event] = []
+        written: list[Callable[[], None]] = []
         try:
             first = self._queue.get(timeout=0.5)  # wakes now and then to notice stop()
         except queue.Empty:
-            return batch, waiters
-        self._take(first, batch, waiters)
-        if not waiters:
-            # Let the interval fill the batch, then take it all without a timed wait per update.
-            time.sleep(self._flush_interval_s)
+            return batch, waiters, written
+        self._take(first, batch, waiters, written)
+        if not waiters and not written:
+            # Let the interval fill the batch (unless an acknowledgement waits for it), then take it
+            # all without a timed wait per update.
+            self._urgent.wait(self._flush_interval_s)
+        self._urgent.clear()
         while len(batch) < self._max_batch and not waiters:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            self._take(item, batch, waiters)
-        return batch, waiters
+            self._take(item, batch, waiters, written)
+        if len(batch) >= self._max_batch:
+            self._urgent.set()  # more is queued: no interval before the next batch
+        return batch, waiters, written
 
     @staticmethod
-    def _take(item: Any, batch: Batch, waiters: list[threading.Event]) -> None:
+    def _take(item: Any, batch: Batch, waiters: list[threading.Event], written: list[Callable[[], None]]) -> None:
         if item[0] is _FLUSH:
             waiters.append(item[1])
+        elif item[0] is _WRITTEN:
+            written.append(item[1])
         elif len(item) == 2:
             batch.add_line(item[0], item[1])
         else:
             batch.add(item[0], item[1], weak=item[2])
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, batch: Batch) -> bool:
+        """Write the batch; False only if it was given up (the database away while stopping)."""
         attempt = 0
         while True:
             attempt += 1
             try:
                 with self._engine.begin() as connection:
                     batch.write(connection, self._log_limits)
-                return
+                return True
             except DBAPIError as error:
                 if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
                     # The database is away: keep the batch and wait for it, nothing is dropped.
                     log.error("ledger_write_failed rows=%d attempt=%d error=%s", len(batch), attempt, error)
                     if self._stopping.is_set() and attempt >= 3:
                         log.error("ledger_write_abandoned rows=%d (stopping)", len(batch))
-                        return
+                        return False
                     time.sleep(min(0.5 * attempt, 5.0))
                     continue
                 self._write_one_by_one(batch, error)
-                return
+                return True
             except Exception as error:
                 self._write_one_by_one(batch, error)
-                return
+                return True
 
     def _write_one_by_one(self, batch: Batch, error: Exception) -> None:
         # A row the database refuses must not hold back every later update: write the batch task by
-        # task and drop only what is refused, loudly.
+        # task, and of a refused task at least its state; drop only what is still refused, loudly.
         log.error("ledger_batch_refused rows=%d error=%s; writing task by task", len(batch), error)
         for part in batch.split():
             try:
                 with self._engine.begin() as connection:
                     part.write(connection, self._log_limits)
-            except Exception:
-                log.exception("ledger_update_dropped task_id=%s", next(iter(part.tasks)))
+            except Exception as refused:
+                log.exception("ledger_update_refused task_id=%s; writing its state only", next(iter(part.tasks)))
+                try:
+                    with self._engine.begin() as connection:
+                        part.essentials(type(refused).__name__).write(connection, self._log_limits)
+                except Exception:
+                    log.exception("ledger_update_dropped task_id=%s", next(iter(part.tasks)))

@@ -1,0 +1,49 @@
+"""Exact accounting of every message id a fault test sent: final ledger state, runs, effects."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from services.storage.db import session_scope
+from services.storage.models import Task
+from tests.support.workers import read_probe_log
+
+
+def ledger_states(database_url: str, message_ids: set[str]) -> dict[str, str]:
+    with session_scope(database_url) as session:
+        rows = session.exec(select(Task.message_id, Task.state).where(col(Task.message_id).in_(message_ids))).all()
+    return dict(rows)
+
+
+def stuck_rows(database_url: str) -> list[tuple[str, str, str | None]]:
+    """Every row anywhere in the ledger not final: `pending`, `running` or `retrying`."""
+    with session_scope(database_url) as session:
+        query = select(Task.message_id, Task.state, Task.error_type).where(
+            col(Task.state).in_(["running", "retrying", "pending"])
+        )
+        return list(session.exec(query).all())
+
+
+def account(*, sent: list[str], database_url: str, probe_log: Path, effects: Path) -> dict[str, Any]:
+    """What became of each sent message id: states, runs (probe `start`s), effects applied."""
+    ids = set(sent)
+    states = ledger_states(database_url, ids)
+    runs = Counter(r["message_id"] for r in read_probe_log(probe_log) if r["event"] == "start")
+    applied = {p.name for p in effects.iterdir()} if effects.exists() else set()
+    return {
+        "sent": len(sent),
+        "distinct_ids": len(ids),
+        "completed": sum(1 for s in states.values() if s == "completed"),
+        "states": dict(Counter(states.values())),
+        "rows_missing": len(ids - set(states)),
+        "lost": len(ids) - sum(1 for s in states.values() if s == "completed"),
+        "stuck": len(stuck_rows(database_url)),
+        "never_ran": len(ids - set(runs)),
+        "ran_twice_or_more": sum(1 for mid in ids if runs[mid] > 1),
+        "effects_applied": len(applied & ids),
+        "effects_unexpected": len(applied - ids),
+    }
