@@ -80,6 +80,24 @@ def session_factory(url: str) -> SessionFactory:
     return partial(session_scope, url)
 
 
+@contextmanager
+def engine_session(engine: Engine) -> Iterator[Session]:
+    """A session on `engine` that commits on success and rolls back on error (see `sessions_of`)."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def sessions_of(engine: Engine) -> SessionFactory:
+    """The factory of an engine a use case already holds (maintenance needs the engine itself, for
+    pg_dump's connection target and for VACUUM outside a transaction)."""
+    return partial(engine_session, engine)
+
+
 def as_utc(value: datetime) -> datetime:
     """A timestamp read back from the database, made aware: SQLite returns them naive (in UTC)."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
