@@ -26,7 +26,9 @@ from services.engine.client import TickworkClient
 from services.engine.health import check_broker, check_database
 from services.engine.ledger.tasks import TaskNotCancellable, TaskNotFound
 from services.errors import MessageRejected, PortfolioNotFound, PublishFailed, TickworkError
-from services.notifications.admin import PreferenceInvalid, RecipientNotFound, RuleNotFound
+from services.notifications.preferences import PreferenceInvalid
+from services.notifications.recipients import RecipientNotFound
+from services.notifications.stored_rules import RuleNotFound
 from services.scheduling.store import JobNotFound
 from services.settings import Settings
 from services.storage.db import session_scope

@@ -62,7 +62,7 @@ def recipients() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def recipients_list(account: str | None, as_json: bool) -> None:
     """Recipients by account; webhook and Slack URLs are shown redacted."""
-    from services.notifications.admin import list_recipients, recipient_view
+    from services.notifications.recipients import list_recipients, recipient_view
 
     rows = _in_session(lambda s: [recipient_view(r) for r in list_recipients(session=s, account=account)])
     emit(rows, RECIPIENT_COLUMNS, as_json=as_json)
@@ -94,7 +94,7 @@ def recipients_add(
     as_json: bool,
 ) -> None:
     """Add ADDRESS (an email address, or a webhook or Slack URL, checked by the SSRF guard now)."""
-    from services.notifications.admin import RecipientIn, add_recipient, recipient_view
+    from services.notifications.recipients import RecipientIn, add_recipient, recipient_view
 
     wanted = RecipientIn(
         account=account,
@@ -115,7 +115,7 @@ def recipients_add(
 @click.argument("recipient_id", type=int)
 def recipients_remove(recipient_id: int) -> None:
     """Remove a recipient (its past outbox rows stay)."""
-    from services.notifications.admin import remove_recipient
+    from services.notifications.recipients import remove_recipient
 
     _in_session(lambda s: remove_recipient(session=s, recipient_id=recipient_id))
     click.echo(f"removed recipient {recipient_id}")
@@ -134,7 +134,7 @@ def rules() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def rules_list(account: str | None, as_json: bool) -> None:
     """Stored rules (the defaults from the settings are not listed)."""
-    from services.notifications.admin import list_rules, rule_view
+    from services.notifications.stored_rules import list_rules, rule_view
 
     rows = _in_session(lambda s: [rule_view(r) for r in list_rules(session=s, account=account)])
     emit(rows, RULE_COLUMNS, as_json=as_json)
@@ -166,7 +166,7 @@ def rules_add(
     as_json: bool,
 ) -> None:
     """Add a rule of KIND: drawdown, daily_pnl, position_weight, price_move, stale_prices, overdue_jobs."""
-    from services.notifications.admin import RuleIn, add_rule, rule_view
+    from services.notifications.stored_rules import RuleIn, add_rule, rule_view
 
     values = dict(_param(item) for item in params)
     if limit is not None:
@@ -192,7 +192,7 @@ def _param(item: str) -> tuple[str, Any]:
 @click.argument("rule_id", type=int)
 def rules_enable(rule_id: int) -> None:
     """Evaluate this rule again."""
-    from services.notifications.admin import set_rule_active
+    from services.notifications.stored_rules import set_rule_active
 
     _in_session(lambda s: set_rule_active(session=s, rule_id=rule_id, active=True))
     click.echo(f"enabled rule {rule_id}")
@@ -202,7 +202,7 @@ def rules_enable(rule_id: int) -> None:
 @click.argument("rule_id", type=int)
 def rules_disable(rule_id: int) -> None:
     """Stop evaluating this rule (kept, to enable later)."""
-    from services.notifications.admin import set_rule_active
+    from services.notifications.stored_rules import set_rule_active
 
     _in_session(lambda s: set_rule_active(session=s, rule_id=rule_id, active=False))
     click.echo(f"disabled rule {rule_id}")
@@ -212,7 +212,7 @@ def rules_disable(rule_id: int) -> None:
 @click.argument("rule_id", type=int)
 def rules_remove(rule_id: int) -> None:
     """Delete a rule."""
-    from services.notifications.admin import remove_rule
+    from services.notifications.stored_rules import remove_rule
 
     _in_session(lambda s: remove_rule(session=s, rule_id=rule_id))
     click.echo(f"removed rule {rule_id}")
@@ -228,7 +228,7 @@ def rules_remove(rule_id: int) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def outbox(status: str | None, channel: str | None, limit: int, as_json: bool) -> None:
     """Notifications, newest first, with their status, attempts and last response (URLs redacted)."""
-    from services.notifications.admin import list_outbox, outbox_view
+    from services.notifications.outbox_view import list_outbox, outbox_view
 
     rows = _in_session(
         lambda s: [outbox_view(r) for r in list_outbox(session=s, status=status, channel=channel, limit=limit)]
