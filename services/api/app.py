@@ -31,7 +31,7 @@ from services.notifications.recipients import RecipientNotFound
 from services.notifications.stored_rules import RuleNotFound
 from services.scheduling.store import JobNotFound
 from services.settings import Settings
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory, session_factory
 
 log = logging.getLogger("tickwork.api")
 
@@ -71,12 +71,13 @@ def create_app(settings: Settings) -> FastAPI:
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
+    app.state.sessions = session_factory(settings.database_url)
     routers = (tasks, jobs, dead_letters, queues, market, reports, notifications)
     for router in (module.router for module in routers):
         app.include_router(router)
     _health(app, settings)
     _errors(app)
-    app.middleware("http")(_audit(settings))
+    app.middleware("http")(_audit(app.state.sessions))
     return app
 
 
@@ -130,10 +131,12 @@ def _errors(app: FastAPI) -> None:
         return problem(500, "internal error (logged)")
 
 
-def _audit(settings: Settings) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+def _audit(
+    sessions: SessionFactory,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     def write(entry: dict[str, Any]) -> None:
         try:
-            with session_scope(settings.database_url) as session:
+            with sessions() as session:
                 audit.record(session=session, **entry)
         except Exception:  # the answer stands; a lost audit line is logged, loudly
             log.exception("audit entry not written: %s", entry)

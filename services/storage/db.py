@@ -37,12 +37,6 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def autocommit(url: str) -> Engine:
-    """The engine of `url` without transactions, for statements that refuse one (VACUUM, CREATE
-    DATABASE, REINDEX CONCURRENTLY); it shares the engine's pool."""
-    return make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-
-
 @contextmanager
 def one_off_engine(url: str) -> Iterator[Engine]:
     """An engine for a database used once (a scratch restore, a temporary copy), disposed after."""

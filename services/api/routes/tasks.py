@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from services.api.deps import Canceller, Client, Config, Creator, Db, Reader
+from services.api.deps import Canceller, Client, Config, Creator, Db, Reader, Sessions
 from services.api.schemas import (
     Cancelled,
     Submission,
@@ -29,7 +29,7 @@ from services.engine.client import TickworkClient
 from services.engine.ledger import tasks as ledger
 from services.engine.ledger.states import WAITING, TaskState
 from services.engine.workers import list_workers, worker_status
-from services.settings import Settings
+from services.storage.db import SessionFactory
 from services.storage.models import Task
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -81,12 +81,12 @@ def create_task(
     response: Response,
     db: Db,
     client: Client,
-    config: Config,
+    sessions: Sessions,
     caller: Creator,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskCreated:
     """Submit a task for any actor of the contract; its parameters are checked against the actor's schema."""
-    return _submitted(body, response, client, config, caller, idempotency_key)
+    return _submitted(body, response, client, sessions, caller, idempotency_key)
 
 
 @router.get("/active", response_model=list[TaskSummary])
@@ -143,7 +143,7 @@ def _shortcut(actor: str, model: type[Submission], doc: str) -> Any:
         body: model,  # type: ignore[valid-type]
         response: Response,
         client: Client,
-        config: Config,
+        sessions: Sessions,
         caller: Creator,
         idempotency_key: IdempotencyKey = None,
     ) -> TaskCreated:
@@ -152,7 +152,7 @@ def _shortcut(actor: str, model: type[Submission], doc: str) -> Any:
         request = TaskCreate(
             actor=actor, parameters=parameters, priority=given.priority, scheduled_for=given.scheduled_for
         )
-        return _submitted(request, response, client, config, caller, idempotency_key)
+        return _submitted(request, response, client, sessions, caller, idempotency_key)
 
     # The module postpones annotations, so `body: model` would be resolved later, by name, to the
     # loop's last model: give FastAPI the class itself.
@@ -204,9 +204,14 @@ def cancel(task_id: str, config: Config, _: Canceller) -> Cancelled:
 
 
 def _submitted(
-    request: TaskCreate, response: Response, client: TickworkClient, config: Settings, caller: Caller, key: str | None
+    request: TaskCreate,
+    response: Response,
+    client: TickworkClient,
+    sessions: SessionFactory,
+    caller: Caller,
+    key: str | None,
 ) -> TaskCreated:
-    result = submit(request, client=client, database_url=config.database_url, caller=caller, idempotency_key=key)
+    result = submit(request, client=client, session_factory=sessions, caller=caller, idempotency_key=key)
     if result.replayed:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
