@@ -10,46 +10,38 @@ from dramatiq.middleware import CurrentMessage
 from actors.broker import settings
 from actors.declare import contract_actor
 from actors.task_context import reporter
-from services.maintenance.backups import create_backup, rotate_backups, verify_backup
+from services.maintenance.backup_job import backup_and_rotate
+from services.maintenance.backups import CatalogedBackups
 from services.maintenance.cleanup import cleanup_old_data as cleanup
 from services.maintenance.cleanup import default_policies
 from services.maintenance.optimize import optimize_database as optimize
 from services.reports.figures import Kind
 from services.reports.generate import generate_reports as write_reports
+from services.storage.db import make_engine, session_factory
 
 
 @contract_actor
 def backup_data(label: str | None = None, verify: bool = True) -> str:
     """Back up, verify by restoring into a scratch database, then rotate old backups. Idempotent: the
     backup is keyed by the message id, so a redelivery finds it in the catalog."""
-    progress = reporter()
     message = CurrentMessage.get_current_message()
-    progress.progress(0.05, "dumping")
-    record = create_backup(
-        settings.database_url,
-        Path(settings.tickwork_backup_dir),
-        label=label,
-        key=message.message_id if message else None,
-    )
-    if verify and record.verification != "ok":
-        progress.progress(0.5, "verifying by restore")
-        record = verify_backup(settings.database_url, record.id or 0)
-    progress.progress(0.9, "rotating")
-    rotation = rotate_backups(
-        settings.database_url,
+    run = backup_and_rotate(
+        backups=CatalogedBackups(make_engine(settings.database_url), Path(settings.tickwork_backup_dir)),
         keep_daily=settings.tickwork_backup_keep_daily,
         keep_weekly=settings.tickwork_backup_keep_weekly,
+        label=label,
+        key=message.message_id if message else None,
+        verify=verify,
+        reporter=reporter(),
     )
-    progress.progress(1.0, "done")
-    verified = record.verification or "not verified"
-    return f"{record.name}: {record.size_bytes} bytes, {verified}; rotated out {len(rotation.deleted)}"
+    return run.summary()
 
 
 @contract_actor
 def optimize_database(reindex: bool = True) -> str:
     """VACUUM/ANALYZE (and concurrent reindexing of bloated tables' indexes); safe to repeat."""
     reporter().progress(0.1, "optimizing")
-    return optimize(settings.database_url, reindex=reindex).summary()
+    return optimize(engine=make_engine(settings.database_url), reindex=reindex).summary()
 
 
 @contract_actor
@@ -60,8 +52,8 @@ def cleanup_old_data(kinds: list[str] | None = None, dry_run: bool = False) -> s
         ledger_days=settings.tickwork_ledger_retention_days, log_days=settings.tickwork_task_log_retention_days
     )
     report = cleanup(
-        settings.database_url,
         policies,
+        session_factory=session_factory(settings.database_url),
         archive_dir=Path(settings.tickwork_archive_dir),
         kinds=kinds,
         dry_run=dry_run,
@@ -77,7 +69,7 @@ def generate_reports(period: Kind = "daily", portfolio_id: int | None = None, as
     1800 s; 3 retries, exponential from 60 s); an unknown portfolio is not retried. Idempotent: a report
     is keyed by portfolio, period kind and period start, and a re-run overwrites its files and row."""
     run = write_reports(
-        settings.database_url,
+        engine=make_engine(settings.database_url),
         kind=period,
         # Messages carry dates as ISO strings (JSON has no date type); validation has checked them.
         as_of=date.fromisoformat(as_of) if isinstance(as_of, str) else as_of,

@@ -13,8 +13,7 @@ DeliveryRefused (an HTTP 4xx, an SMTP 5xx), UnsafeDestination (the SSRF guard), 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -24,37 +23,30 @@ from actors.broker import settings
 from actors.declare import contract_actor
 from actors.task_context import reporter
 from actors.timetable import TIMETABLE
-from services.notifications.addresses import AddressBook
-from services.notifications.alert_rules import Thresholds, evaluate_alert_rules, rules_in_force
-from services.notifications.channels import channels_from_settings, lease
-from services.notifications.digest import plan_digests
-from services.notifications.dispatch import (
-    UNNAMED_REQUESTER,
-    AlertNotice,
-    Operators,
-    check_overdue_and_plan,
-    plan_alert,
-    plan_alerts,
-)
-from services.notifications.metrics import notification_metrics
-from services.notifications.outbox import (
-    Channel,
-    DeliveryReport,
-    Outgoing,
-    deliver,
-    deliver_orphans,
-    enqueue,
-    outbox_key,
-)
-from services.notifications.redaction import redact_url
+from services.notifications import alerting, sends
+from services.notifications.alert_rules import Thresholds
+from services.notifications.channels import channels_from_settings
+from services.notifications.delivery import OutboxDelivery
+from services.notifications.digest import send_digests
+from services.notifications.dispatch import Operators
+from services.notifications.outbox import Channel
 from services.settings import revealed
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory, session_factory
 
 
 @cache
 def worker_channels() -> dict[str, Channel]:
     """The channels of this worker process (built at the first notification, not at import)."""
     return channels_from_settings(settings)
+
+
+@cache
+def sessions() -> SessionFactory:
+    return session_factory(settings.database_url)
+
+
+def delivery() -> OutboxDelivery:
+    return OutboxDelivery.from_settings(settings, session_factory=sessions(), channels=worker_channels())
 
 
 def operators() -> Operators:
@@ -64,34 +56,6 @@ def operators() -> Operators:
 def message_id() -> str:
     message = CurrentMessage.get_current_message()
     return message.message_id if message is not None else uuid.uuid4().hex
-
-
-def addresses(urls: Iterable[str] = ()) -> AddressBook:
-    """Where redacted outbox recipients' URLs are found; `urls`: the running task's own."""
-    return AddressBook.with_urls(settings.database_url, revealed(settings.tickwork_operator_slack_url), list(urls))
-
-
-def send(ids: Iterable[int], *, urls: Iterable[str] = ()) -> DeliveryReport:
-    return deliver(
-        settings.database_url,
-        list(ids),
-        channels=worker_channels(),
-        lease=lease(settings),
-        addresses=addresses(urls),
-        observer=notification_metrics(),
-    )
-
-
-def sweep(now: datetime) -> DeliveryReport:
-    """Rows whose own task died or gave up for now: sent by the periodic actors."""
-    return deliver_orphans(
-        settings.database_url,
-        channels=worker_channels(),
-        lease=lease(settings),
-        now=now,
-        addresses=addresses(),
-        observer=notification_metrics(),
-    )
 
 
 @contract_actor
@@ -104,18 +68,17 @@ def send_email(
 ) -> str:
     """One email per recipient, from `templates/<template>.txt|.html`, attachments from the reports
     folder. Idempotent: outbox key "<message id>:email:<address>"."""
-    key_base, now = message_id(), datetime.now(UTC)
-    payload = {"template": template, "context": context or {}, "attachments": attachments or []}
-    items = [
-        Outgoing(outbox_key(key_base, "email", address), "email", address, subject, payload, message_id=key_base)
-        for address in dict.fromkeys(to)
-    ]
-    with session_scope(settings.database_url) as session:
-        ids = enqueue(session=session, items=items, now=now)
-    reporter().progress(0.2, "sending")
-    report = send(ids)
-    report.raise_for_outcome()
-    return report.summary()
+    return sends.send_email(
+        to=to,
+        subject=subject,
+        template=template,
+        context=context,
+        attachments=attachments,
+        message_id=message_id(),
+        session_factory=sessions(),
+        delivery=delivery(),
+        reporter=reporter(),
+    ).summary()
 
 
 @contract_actor
@@ -129,27 +92,21 @@ def send_alert(
     requested_by: str | None = None,
 ) -> str:
     """Fans the alert out to the account's recipients at or above their minimum severity (the
-    operators' when no account is given). Idempotent: outbox key "<message id>:<channel>:<address>".
-    It was asked for, so its webhooks say by whom (`requested_by`, in the signed body)."""
-    key_base, now = message_id(), datetime.now(UTC)
-    notice = AlertNotice(
-        key=key_base,
+    operators' when no account is given). Idempotent: outbox key "<message id>:<channel>:<address>"."""
+    return sends.send_alert(
         title=title,
         message=message,
         severity=severity,
+        channels=channels,
         account=account,
         portfolio_id=portfolio_id,
-        channels=frozenset(channels) if channels else None,
-        requested_by=requested_by or UNNAMED_REQUESTER,
-    )
-    with session_scope(settings.database_url) as session:
-        ids = plan_alert(session=session, notice=notice, operators=operators(), now=now, message_id=key_base)
-    if not ids:
-        return f"no recipient for {severity} alerts of {account or 'the operators'}"
-    reporter().progress(0.2, "sending")
-    report = send(ids)
-    report.raise_for_outcome()
-    return report.summary()
+        message_id=message_id(),
+        operators=operators(),
+        session_factory=sessions(),
+        delivery=delivery(),
+        requested_by=requested_by,
+        reporter=reporter(),
+    ).summary()
 
 
 @contract_actor
@@ -158,42 +115,31 @@ def webhook_callback(url: str, event: str, data: dict[str, Any] | None = None, r
     (`requested_by`): Tickwork signs it but did not produce it. Idempotent: outbox key
     "<message id>:webhook:<redacted url>"; the receiver also gets the same X-Tickwork-Delivery on
     every try. The outbox keeps the URL redacted; the message (and the ledger's copy) holds it."""
-    key_base, now = message_id(), datetime.now(UTC)
-    item = Outgoing(
-        key=outbox_key(key_base, "webhook", redact_url(url)),
-        channel="webhook",
-        recipient=url,
-        subject=event,
-        payload={"event": event, "data": data or {}, "requested_by": requested_by or UNNAMED_REQUESTER},
-        message_id=key_base,
-        to={"task_arg": "url"},
-    )
-    with session_scope(settings.database_url) as session:
-        ids = enqueue(session=session, items=[item], now=now)
-    report = send(ids, urls=[url])
-    report.raise_for_outcome()
-    return report.summary()
+    return sends.send_webhook(
+        url=url,
+        event=event,
+        data=data,
+        message_id=message_id(),
+        session_factory=sessions(),
+        delivery=delivery(),
+        requested_by=requested_by,
+    ).summary()
 
 
 @contract_actor
 def generate_digest(account_id: int | None = None, account: str | None = None, day: str | None = None) -> str:
     """Each account's digest of the day (or one account's), and the operators'. Idempotent: one
     outbox row per account, day and recipient. (`account_id` is refused by the contract.)"""
-    now = datetime.now(UTC)
-    the_day = date.fromisoformat(day) if day else now.date()
-    with session_scope(settings.database_url) as session:
-        ids = plan_digests(
-            session=session,
-            day=the_day,
-            now=now,
-            operators=operators(),
-            accounts=[account] if account else None,
-            message_id=message_id(),
-        )
-    reporter().progress(0.3, f"sending {len(ids)} digest(s)")
-    report = send(ids)
-    report.raise_for_outcome()
-    return f"{the_day}: {report.summary()}"
+    return send_digests(
+        # Messages carry dates as ISO strings (JSON has no date type); validation has checked them.
+        day=date.fromisoformat(day) if day else None,
+        account=account,
+        message_id=message_id(),
+        operators=operators(),
+        session_factory=sessions(),
+        delivery=delivery(),
+        reporter=reporter(),
+    ).summary()
 
 
 @contract_actor
@@ -202,28 +148,14 @@ def evaluate_alerts() -> str:
     so a crash cannot lose a notification nor a redelivery repeat one. Sends what is due, then what
     earlier tasks left behind. A refused notification does not fail the run (it is recorded in the
     outbox); one deferred is sent again by the next run."""
-    now = datetime.now(UTC)
-    thresholds = Thresholds(
-        drawdown=settings.tickwork_alert_drawdown_limit,
-        daily_pnl=settings.tickwork_alert_daily_pnl_limit,
-        position_weight=settings.tickwork_alert_position_weight_limit,
-        price_move=settings.tickwork_alert_price_move_limit,
-        cooldown_s=settings.tickwork_alert_cooldown_seconds,
-        price_max_age_s=settings.tickwork_price_max_age_seconds,
-    )
-    with session_scope(settings.database_url) as session:
-        rules = rules_in_force(session=session, thresholds=thresholds)
-        notices = evaluate_alert_rules(
-            session=session,
-            rules=rules,
-            now=now,
-            price_max_age_s=thresholds.price_max_age_s,
-            jobs=TIMETABLE,
-        )
-        ids = plan_alerts(session=session, notices=notices, operators=operators(), now=now)
-    reporter().progress(0.5, f"{len(notices)} notice(s)")
-    report, left = send(ids), sweep(now)
-    return f"{len(rules)} rules, {len(notices)} notice(s): {report.summary()}; earlier rows: {left.summary()}"
+    return alerting.evaluate_alerts(
+        thresholds=Thresholds.from_settings(settings),
+        jobs=TIMETABLE,
+        operators=operators(),
+        session_factory=sessions(),
+        delivery=delivery(),
+        reporter=reporter(),
+    ).summary()
 
 
 @contract_actor
@@ -231,12 +163,6 @@ def monitor_jobs() -> str:
     """Raises an alert for each job that has not succeeded within its interval, resolves the rest,
     and notifies the operators of each change. Idempotent: one open alert per job, refreshed rather
     than repeated; its notifications are keyed by the alert's id."""
-    now = datetime.now(UTC)
-    with session_scope(settings.database_url) as session:
-        overdue, raised, ids = check_overdue_and_plan(TIMETABLE, session=session, now=now, operators=operators())
-    reporter().progress(0.8, "notifying")
-    send(ids)
-    sweep(now)
-    if overdue:
-        return f"{len(overdue)} overdue: {', '.join(item.job for item in overdue)} ({len(raised)} newly raised)"
-    return "no job overdue"
+    return alerting.monitor_jobs(
+        jobs=TIMETABLE, operators=operators(), session_factory=sessions(), delivery=delivery(), reporter=reporter()
+    ).summary()

@@ -23,7 +23,7 @@ from sqlalchemy import text
 from bench.database import server_version, throwaway_database
 from services.maintenance.backups import create_backup, verify_backup
 from services.maintenance.cleanup import cleanup_old_data, default_policies, restore_archive
-from services.storage.db import make_engine
+from services.storage.db import make_engine, session_factory, session_scope
 
 COLUMNS = (
     "message_id, actor, queue, priority, args, state, attempts, progress, created_at, finished_at, updated_at, log_tail"
@@ -70,13 +70,16 @@ def main() -> None:
         fill(url, 1000, age_days=1, payload_bytes=40, prefix="new-")
         policies = default_policies(ledger_days=30, log_days=7)
         started = time.perf_counter()
-        report = cleanup_old_data(url, policies, archive_dir=Path(folder) / "archive", kinds=["task_ledger"])
+        report = cleanup_old_data(
+            policies, session_factory=session_factory(url), archive_dir=Path(folder) / "archive", kinds=["task_ledger"]
+        )
         cleanup_s = time.perf_counter() - started
         [ledger] = report.kinds
         archive = Path(ledger.archive or "")
         data = archive.with_name(archive.name.replace(".manifest.json", ".jsonl.gz"))
         started = time.perf_counter()
-        restored = restore_archive(archive, url)
+        with session_scope(url) as session:
+            restored = restore_archive(archive, session=session)
         restore_s = time.perf_counter() - started
         lines += [
             "",
@@ -91,10 +94,10 @@ def main() -> None:
             fill(url, 100_000, age_days=1, payload_bytes=2000, prefix=f"big-{time.time_ns()}-")
         size = database_bytes(url)
         started = time.perf_counter()
-        record = create_backup(url, Path(folder) / "backups")
+        record = create_backup(engine=make_engine(url), folder=Path(folder) / "backups")
         dump_s = time.perf_counter() - started
         started = time.perf_counter()
-        verify_backup(url, record.id or 0)
+        verify_backup(record.id or 0, engine=make_engine(url))
         verify_s = time.perf_counter() - started
         lines += [
             "",

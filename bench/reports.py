@@ -115,7 +115,12 @@ def main() -> None:
         fill(url, args.portfolios, args.trades)
         started = time.perf_counter()
         run = generate_reports(
-            url, kind="monthly", as_of=None, portfolio_ids=None, reports_dir=Path(folder) / "reports", now=NOW
+            engine=make_engine(url),
+            kind="monthly",
+            as_of=None,
+            portfolio_ids=None,
+            reports_dir=Path(folder) / "reports",
+            now=NOW,
         )
         elapsed = time.perf_counter() - started
         files = sum(f.stat().st_size for f in (Path(folder) / "reports").rglob("*") if f.is_file())

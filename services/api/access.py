@@ -22,7 +22,7 @@ from services.api.tokens import Caller, InvalidToken, authenticate
 from services.api.tokens import Scope as TokenScope
 from services.contract import CONTRACT
 from services.errors import UnknownActor
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 MISSING = "missing bearer token"
@@ -40,8 +40,8 @@ def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
 class Authenticate:
     """Puts the caller of a valid bearer token in `scope["state"]["caller"]` (None otherwise)."""
 
-    def __init__(self, app: ASGIApp, *, database_url: str) -> None:
-        self.app, self.database_url = app, database_url
+    def __init__(self, app: ASGIApp, *, sessions: SessionFactory) -> None:
+        self.app, self.sessions = app, sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -52,7 +52,7 @@ class Authenticate:
 
     def _caller(self, token: str) -> Caller | None:
         try:
-            with session_scope(self.database_url) as session:
+            with self.sessions() as session:
                 return authenticate(session=session, token=token)
         except InvalidToken:
             return None

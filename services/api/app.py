@@ -28,9 +28,9 @@ from services.engine.client import TickworkClient
 from services.engine.health import check_broker, check_database
 from services.engine.ledger.tasks import TaskNotCancellable
 from services.errors import MessageRejected, NotFound, PublishFailed, TickworkError
-from services.notifications.admin import PreferenceInvalid
+from services.notifications.preferences import PreferenceInvalid
 from services.settings import Settings
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory, session_factory
 
 log = logging.getLogger("tickwork.api")
 
@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
+    app.state.sessions = session_factory(settings.database_url)
     routers = (tasks, jobs, dead_letters, queues, market, reports, notifications)
     for router in (module.router for module in routers):
         # Per route rather than app-wide: FastAPI's app-wide limit answers before any middleware
@@ -76,8 +77,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.tickwork_api_max_body_bytes)
     table = RouteTable(app.routes)  # every route is added by now
     app.add_middleware(AllowedMethods, table=table)
-    app.add_middleware(Authenticate, database_url=settings.database_url)
-    app.add_middleware(AuditLog, write=_audit_writer(settings), table=table)
+    app.add_middleware(Authenticate, sessions=app.state.sessions)
+    app.add_middleware(AuditLog, write=_audit_writer(app.state.sessions), table=table)
     return app
 
 
@@ -134,10 +135,10 @@ def _errors(app: FastAPI) -> None:
         return problem(500, "internal error (logged)")
 
 
-def _audit_writer(settings: Settings) -> Callable[[dict[str, Any]], None]:
+def _audit_writer(sessions: SessionFactory) -> Callable[[dict[str, Any]], None]:
     def write(entry: dict[str, Any]) -> None:
         try:
-            with session_scope(settings.database_url) as session:
+            with sessions() as session:
                 audit.record(session=session, **entry)
         except Exception:  # the answer stands; a lost audit line is logged, loudly
             log.exception("audit entry not written: %s", entry)

@@ -1,4 +1,6 @@
-"""What every route depends on: the settings, the client, a database session, and the caller."""
+"""What every route depends on: the settings, the client, a database session (or the session factory,
+for a use case that runs several transactions), and the caller. The factory is built once, by
+`create_app`; routes never open sessions themselves."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from services.api.access import marked, refusal_for
 from services.api.tokens import Caller, InvalidToken, Scope, authenticate
 from services.engine.client import TickworkClient
 from services.settings import Settings
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 
 bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer tw_<id>_<secret>` (`tickwork tokens create`)")
 
@@ -28,8 +30,13 @@ def client(request: Request) -> TickworkClient:
     return tickwork
 
 
-def session(config: Annotated[Settings, Depends(settings)]) -> Iterator[Session]:
-    with session_scope(config.database_url) as db:
+def sessions(request: Request) -> SessionFactory:
+    factory: SessionFactory = request.app.state.sessions
+    return factory
+
+
+def session(factory: Annotated[SessionFactory, Depends(sessions)]) -> Iterator[Session]:
+    with factory() as db:
         yield db
 
 
@@ -40,7 +47,7 @@ def require(*scopes: Scope) -> Callable[..., Caller]:
     def check(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-        config: Annotated[Settings, Depends(settings)],
+        factory: Annotated[SessionFactory, Depends(sessions)],
     ) -> Caller:
         caller: Caller | None = getattr(request.state, "caller", None)
         if caller is None:
@@ -49,7 +56,7 @@ def require(*scopes: Scope) -> Callable[..., Caller]:
                     status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
                 )
             try:
-                with session_scope(config.database_url) as db:
+                with factory() as db:
                     caller = authenticate(session=db, token=credentials.credentials)
             except InvalidToken as error:
                 raise HTTPException(
@@ -65,6 +72,7 @@ def require(*scopes: Scope) -> Callable[..., Caller]:
 
 
 Db = Annotated[Session, Depends(session)]
+Sessions = Annotated[SessionFactory, Depends(sessions)]
 Client = Annotated[TickworkClient, Depends(client)]
 Config = Annotated[Settings, Depends(settings)]
 Reader = Annotated[Caller, Depends(require(Scope.READ))]

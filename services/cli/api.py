@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
+from services.cli.database import in_transaction
 from services.cli.output import emit, emit_one
 from services.cli.settings import Failure, settings_or_exit
-from services.errors import TickworkError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 @click.command()
@@ -42,11 +47,12 @@ def tokens() -> None:
 def create(name: str, scopes: tuple[str, ...], as_json: bool) -> None:
     """Create a token called NAME."""
     from services.api.tokens import create_token
-    from services.storage.db import session_scope
 
-    with session_scope(settings_or_exit().database_url) as session:
+    def create(session: Session) -> dict[str, Any]:
         row, token = create_token(session=session, name=name, scopes=scopes)
-    emit_one({"id": row.id, "name": row.name, "scopes": row.scopes, "token": token}, as_json=as_json)
+        return {"id": row.id, "name": row.name, "scopes": row.scopes, "token": token}
+
+    emit_one(in_transaction(create), as_json=as_json)
     if not as_json:
         click.echo("store the token now: only its hash is kept", err=True)
 
@@ -56,10 +62,10 @@ def create(name: str, scopes: tuple[str, ...], as_json: bool) -> None:
 def list_(as_json: bool) -> None:
     """Every token (never its secret)."""
     from services.api.tokens import list_tokens
-    from services.storage.db import session_scope
 
-    with session_scope(settings_or_exit().database_url) as session:
-        rows = [t.model_dump(exclude={"secret_sha256"}) for t in list_tokens(session=session)]
+    rows = in_transaction(
+        lambda session: [t.model_dump(exclude={"secret_sha256"}) for t in list_tokens(session=session)]
+    )
     emit(rows, ("id", "name", "scopes", "created_at", "last_used_at", "revoked_at"), as_json=as_json)
 
 
@@ -68,11 +74,6 @@ def list_(as_json: bool) -> None:
 def revoke(token_id: str) -> None:
     """Revoke a token by its id; calls with it get 401 from then on."""
     from services.api.tokens import revoke_token
-    from services.storage.db import session_scope
 
-    try:
-        with session_scope(settings_or_exit().database_url) as session:
-            revoke_token(session=session, token_id=token_id)
-    except TickworkError as error:
-        raise Failure(str(error)) from None
+    in_transaction(lambda session: revoke_token(session=session, token_id=token_id))
     click.echo(f"token {token_id} revoked")

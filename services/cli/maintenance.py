@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from services.cli.database import database_engine, in_transaction, sessions
 from services.cli.output import emit, emit_one
 from services.cli.settings import Failure, settings_or_exit
 from services.errors import TickworkError
@@ -24,10 +25,8 @@ def backups() -> None:
 def list_(as_json: bool) -> None:
     """The catalog, newest first (rotated-out backups show when they were deleted)."""
     from services.maintenance.backups import list_backups
-    from services.storage.db import session_scope
 
-    with session_scope(settings_or_exit().database_url) as session:
-        rows = [b.model_dump(exclude={"row_counts"}) for b in list_backups(session=session)]
+    rows = in_transaction(lambda session: [b.model_dump(exclude={"row_counts"}) for b in list_backups(session=session)])
     emit(rows, COLUMNS, as_json=as_json)
 
 
@@ -37,13 +36,12 @@ def list_(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def create(label: str | None, no_verify: bool, as_json: bool) -> None:
     """Back up now, into TICKWORK_BACKUP_DIR, and verify by restoring into a scratch database."""
-    from services.maintenance.backups import create_backup, verify_backup
+    from services.maintenance.backup_job import back_up
+    from services.maintenance.backups import CatalogedBackups
 
-    settings = settings_or_exit()
+    backups = CatalogedBackups(database_engine(), Path(settings_or_exit().tickwork_backup_dir))
     try:
-        record = create_backup(settings.database_url, Path(settings.tickwork_backup_dir), label=label)
-        if not no_verify:
-            record = verify_backup(settings.database_url, record.id or 0)
+        record = back_up(backups=backups, label=label, verify=not no_verify)
     except TickworkError as error:
         raise Failure(str(error)) from None
     emit_one(record.model_dump(include=set(COLUMNS) | {"path", "sha256"}), as_json=as_json)
@@ -56,7 +54,7 @@ def verify(backup_id: int) -> None:
     from services.maintenance.backups import verify_backup
 
     try:
-        record = verify_backup(settings_or_exit().database_url, backup_id)
+        record = verify_backup(backup_id, engine=database_engine())
     except TickworkError as error:
         raise Failure(str(error)) from None
     click.echo(f"backup {record.name}: {record.verification}")
@@ -71,7 +69,7 @@ def restore(backup_id: int, target: str, replace: bool) -> None:
     from services.maintenance.backups import restore_backup
 
     try:
-        record = restore_backup(settings_or_exit().database_url, backup_id, target, replace=replace)
+        record = restore_backup(backup_id, engine=database_engine(), target_url=target, replace=replace)
     except TickworkError as error:
         raise Failure(str(error)) from None
     click.echo(f"restored {record.name} into {target.split('@')[-1]}")
@@ -92,8 +90,8 @@ def cleanup(kinds: tuple[str, ...], dry_run: bool) -> None:
     if set(kinds) - known:
         raise Failure(f"unknown kind(s) {sorted(set(kinds) - known)}; kinds are {sorted(known)}")
     report = cleanup_old_data(
-        settings.database_url,
         policies,
+        session_factory=sessions(),
         archive_dir=Path(settings.tickwork_archive_dir),
         kinds=kinds or None,
         dry_run=dry_run,
@@ -109,7 +107,7 @@ def restore_archive(manifest: Path) -> None:
     from services.maintenance.cleanup import restore_archive as restore
 
     try:
-        count = restore(manifest, settings_or_exit().database_url)
+        count = in_transaction(lambda session: restore(manifest, session=session))
     except (ValueError, KeyError) as error:
         raise Failure(f"cannot restore {manifest.name}: {error}") from None
     click.echo(f"restored {count} row(s) from {manifest.name}")

@@ -3,45 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from sqlmodel import Session
 
+from services.cli.database import in_transaction
 from services.cli.output import emit, emit_one
 from services.cli.settings import Failure, settings_or_exit
-from services.errors import TickworkError
 
 RECIPIENT_COLUMNS = ("id", "account", "portfolio_id", "channel", "address", "min_severity", "alerts", "digest")
 RULE_COLUMNS = ("id", "account", "portfolio_id", "kind", "params", "severity", "cooldown_s", "active")
 OUTBOX_COLUMNS = ("id", "channel", "recipient", "subject", "status", "attempts", "updated_at", "last_response")
-T = TypeVar("T")
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    """A committed session; a refused change is one line on stderr and exit status 2."""
-    from services.storage.db import session_scope
-
-    try:
-        with session_scope(settings_or_exit().database_url) as session:
-            yield session
-    except TickworkError as error:
-        raise Failure(str(error)) from None
 
 
 def _guard() -> Any:
     from services.notifications.ssrf import SsrfGuard
 
     return SsrfGuard.from_setting(settings_or_exit().tickwork_ssrf_allow)
-
-
-def _in_session(work: Callable[[Session], T]) -> T:
-    with _session() as session:
-        return work(session)
 
 
 @click.group()
@@ -62,9 +41,9 @@ def recipients() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def recipients_list(account: str | None, as_json: bool) -> None:
     """Recipients by account; webhook and Slack URLs are shown redacted."""
-    from services.notifications.admin import list_recipients, recipient_view
+    from services.notifications.recipients import list_recipients, recipient_view
 
-    rows = _in_session(lambda s: [recipient_view(r) for r in list_recipients(session=s, account=account)])
+    rows = in_transaction(lambda s: [recipient_view(r) for r in list_recipients(session=s, account=account)])
     emit(rows, RECIPIENT_COLUMNS, as_json=as_json)
 
 
@@ -94,7 +73,7 @@ def recipients_add(
     as_json: bool,
 ) -> None:
     """Add ADDRESS (an email address, or a webhook or Slack URL, checked by the SSRF guard now)."""
-    from services.notifications.admin import RecipientIn, add_recipient
+    from services.notifications.recipients import RecipientIn, add_recipient
 
     wanted = RecipientIn(
         account=account,
@@ -107,14 +86,14 @@ def recipients_add(
     )
     guard = _guard()
     now = datetime.now(UTC)
-    row = _in_session(lambda s: _created_view(add_recipient(session=s, recipient=wanted, guard=guard, now=now)))
+    row = in_transaction(lambda s: _created_view(add_recipient(session=s, recipient=wanted, guard=guard, now=now)))
     emit_one(row, as_json=as_json)
     if row.get("signing_secret") and not as_json:
         click.echo("the signing secret is shown only now: give it to the receiver to verify X-Tickwork-Signature")
 
 
 def _created_view(row: Any) -> dict[str, Any]:
-    from services.notifications.admin import recipient_view
+    from services.notifications.recipients import recipient_view
 
     view = recipient_view(row)
     return {**view, "signing_secret": row.signing_secret} if row.signing_secret else view
@@ -124,9 +103,9 @@ def _created_view(row: Any) -> dict[str, Any]:
 @click.argument("recipient_id", type=int)
 def recipients_remove(recipient_id: int) -> None:
     """Remove a recipient (its past outbox rows stay)."""
-    from services.notifications.admin import remove_recipient
+    from services.notifications.recipients import remove_recipient
 
-    _in_session(lambda s: remove_recipient(session=s, recipient_id=recipient_id))
+    in_transaction(lambda s: remove_recipient(session=s, recipient_id=recipient_id))
     click.echo(f"removed recipient {recipient_id}")
 
 
@@ -143,9 +122,9 @@ def rules() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def rules_list(account: str | None, as_json: bool) -> None:
     """Stored rules (the defaults from the settings are not listed)."""
-    from services.notifications.admin import list_rules, rule_view
+    from services.notifications.stored_rules import list_rules, rule_view
 
-    rows = _in_session(lambda s: [rule_view(r) for r in list_rules(session=s, account=account)])
+    rows = in_transaction(lambda s: [rule_view(r) for r in list_rules(session=s, account=account)])
     emit(rows, RULE_COLUMNS, as_json=as_json)
 
 
@@ -175,7 +154,7 @@ def rules_add(
     as_json: bool,
 ) -> None:
     """Add a rule of KIND: drawdown, daily_pnl, position_weight, price_move, stale_prices, overdue_jobs."""
-    from services.notifications.admin import RuleIn, add_rule, rule_view
+    from services.notifications.stored_rules import RuleIn, add_rule, rule_view
 
     values = dict(_param(item) for item in params)
     if limit is not None:
@@ -184,7 +163,7 @@ def rules_add(
         kind=kind, params=values, account=account, portfolio_id=portfolio_id, severity=severity, cooldown_s=cooldown_s
     )
     now = datetime.now(UTC)
-    emit_one(_in_session(lambda s: rule_view(add_rule(session=s, rule=wanted, now=now))), as_json=as_json)
+    emit_one(in_transaction(lambda s: rule_view(add_rule(session=s, rule=wanted, now=now))), as_json=as_json)
 
 
 def _param(item: str) -> tuple[str, Any]:
@@ -201,9 +180,9 @@ def _param(item: str) -> tuple[str, Any]:
 @click.argument("rule_id", type=int)
 def rules_enable(rule_id: int) -> None:
     """Evaluate this rule again."""
-    from services.notifications.admin import set_rule_active
+    from services.notifications.stored_rules import set_rule_active
 
-    _in_session(lambda s: set_rule_active(session=s, rule_id=rule_id, active=True))
+    in_transaction(lambda s: set_rule_active(session=s, rule_id=rule_id, active=True))
     click.echo(f"enabled rule {rule_id}")
 
 
@@ -211,9 +190,9 @@ def rules_enable(rule_id: int) -> None:
 @click.argument("rule_id", type=int)
 def rules_disable(rule_id: int) -> None:
     """Stop evaluating this rule (kept, to enable later)."""
-    from services.notifications.admin import set_rule_active
+    from services.notifications.stored_rules import set_rule_active
 
-    _in_session(lambda s: set_rule_active(session=s, rule_id=rule_id, active=False))
+    in_transaction(lambda s: set_rule_active(session=s, rule_id=rule_id, active=False))
     click.echo(f"disabled rule {rule_id}")
 
 
@@ -221,9 +200,9 @@ def rules_disable(rule_id: int) -> None:
 @click.argument("rule_id", type=int)
 def rules_remove(rule_id: int) -> None:
     """Delete a rule."""
-    from services.notifications.admin import remove_rule
+    from services.notifications.stored_rules import remove_rule
 
-    _in_session(lambda s: remove_rule(session=s, rule_id=rule_id))
+    in_transaction(lambda s: remove_rule(session=s, rule_id=rule_id))
     click.echo(f"removed rule {rule_id}")
 
 
@@ -237,9 +216,9 @@ def rules_remove(rule_id: int) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def outbox(status: str | None, channel: str | None, limit: int, as_json: bool) -> None:
     """Notifications, newest first, with their status, attempts and last response (URLs redacted)."""
-    from services.notifications.admin import list_outbox, outbox_view
+    from services.notifications.outbox_view import list_outbox, outbox_view
 
-    rows = _in_session(
+    rows = in_transaction(
         lambda s: [outbox_view(r) for r in list_outbox(session=s, status=status, channel=channel, limit=limit)]
     )
     emit(rows, OUTBOX_COLUMNS, as_json=as_json)

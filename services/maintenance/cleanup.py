@@ -23,11 +23,11 @@ from typing import Any
 
 from sqlalchemy import Date, DateTime, Float, Numeric, Table, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
 
 from services.engine.ledger.states import FINAL
 from services.engine.progress import NullReporter, ProgressReporter
-from services.maintenance.databases import engine_of
-from services.storage.db import make_engine
+from services.storage.db import SessionFactory
 from services.storage.models import metadata
 
 BATCH = 5000
@@ -98,9 +98,9 @@ def default_policies(*, ledger_days: float, log_days: float, market_data_days: f
 
 
 def cleanup_old_data(
-    database_url: str,
     policies: Iterable[Retention],
     *,
+    session_factory: SessionFactory,
     archive_dir: Path,
     kinds: Iterable[str] | None = None,
     dry_run: bool = False,
@@ -117,13 +117,13 @@ def cleanup_old_data(
         if table is None:
             report.kinds.append(KindReport(policy.kind, policy.table, note="no such data yet"))
             continue
-        report.kinds.append(_apply(database_url, table, policy, archive_dir, now - policy.keep, dry_run, now))
+        report.kinds.append(_apply(session_factory, table, policy, archive_dir, now - policy.keep, dry_run, now))
     reporter.progress(1.0, "done")
     return report
 
 
 def _apply(
-    database_url: str,
+    session_factory: SessionFactory,
     table: Table,
     policy: Retention,
     archive_dir: Path,
@@ -139,9 +139,9 @@ def _apply(
     if policy.clear:
         condition.append(table.c[next(iter(policy.clear))] != next(iter(policy.clear.values())))
     keys = list(table.primary_key.columns)
-    engine = make_engine(database_url)
     if dry_run:  # count what would go, touch nothing
-        with engine.connect() as connection:
+        with session_factory() as session:
+            connection = session.connection()
             matching = connection.execute(select(func.count()).select_from(table).where(*condition)).scalar_one()
         if policy.clear:
             result.cleared = matching
@@ -151,7 +151,8 @@ def _apply(
     archive = _Archive(archive_dir, policy, cutoff, now) if policy.archive else None
     try:
         while True:
-            with engine.begin() as connection:  # one short transaction per batch
+            with session_factory() as session:  # one short transaction per batch
+                connection = session.connection()
                 rows = connection.execute(select(table).where(*condition).limit(BATCH)).mappings().all()
                 if not rows:
                     break
@@ -207,18 +208,20 @@ class _Archive:
         return str(manifest_path)
 
 
-def restore_archive(manifest_path: Path, database_url: str) -> int:
-    """Put an archive's rows back (rows still present are left alone); returns how many it read."""
+def restore_archive(manifest_path: Path, *, session: Session) -> int:
+    """Put an archive's rows back (rows still present are left alone), in `session`'s transaction;
+    returns how many it read."""
     manifest = json.loads(manifest_path.read_text())
     data = manifest_path.with_name(manifest["file"])
     if hashlib.sha256(data.read_bytes()).hexdigest() != manifest["sha256"]:
         raise ValueError(f"archive {data.name}: checksum mismatch")
     table = metadata.tables[manifest["table"]]
     revive = {c.name: _reviver(c.type) for c in table.columns}
-    insert = (postgresql.insert if engine_of(database_url) == "postgresql" else sqlite.insert)(table)
+    connection = session.connection()
+    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
     statement = insert.on_conflict_do_nothing(index_elements=[c.name for c in table.primary_key.columns])
     count = 0
-    with gzip.open(data, "rt", encoding="utf-8") as lines, make_engine(database_url).begin() as connection:
+    with gzip.open(data, "rt", encoding="utf-8") as lines:
         batch = []
         for line in lines:
             row = json.loads(line)

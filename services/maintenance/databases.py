@@ -6,31 +6,35 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine
 
 
-def engine_of(database_url: str) -> str:
-    backend = make_url(database_url).get_backend_name()
+def engine_of(engine: Engine) -> str:
+    return backend_of(engine.url)
+
+
+def backend_of(url: URL) -> str:
+    backend = url.get_backend_name()
     if backend not in ("postgresql", "sqlite"):
         raise ValueError(f"maintenance supports PostgreSQL and SQLite, not {backend}")
     return backend
 
 
-def pg_command_target(database_url: str) -> tuple[str, dict[str, str]]:
+def pg_command_target(url: URL) -> tuple[str, dict[str, str]]:
     """(URL without the password, environment with PGPASSWORD) for pg_dump and pg_restore: a
     password on the command line would show in `ps` and in error messages."""
-    url = make_url(database_url).set(drivername="postgresql")
+    url = url.set(drivername="postgresql")
     env = {"PGPASSWORD": url.password} if url.password else {}
     return url.set(password=None).render_as_string(hide_password=False), env
 
 
-def with_database(database_url: str, name: str) -> str:
+def with_database(url: URL, name: str) -> URL:
     """The same server, another database."""
-    return make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    return url.set(database=name)
 
 
-def sqlite_path(database_url: str) -> Path:
-    database = make_url(database_url).database
+def sqlite_path(url: URL) -> Path:
+    database = url.database
     if not database or database == ":memory:":
         raise ValueError("an in-memory SQLite database cannot be backed up")
     return Path(database)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
 
 from services.maintenance.databases import engine_of, sqlite_path
-from services.storage.db import autocommit
 
 BLOATED = 0.2  # dead rows / live rows above which a table's indexes are rebuilt
 
@@ -33,15 +33,16 @@ class OptimizeReport:
         return f"{self.engine}: {len(self.actions)} actions, {self.reclaimed} bytes reclaimed"
 
 
-def optimize_database(database_url: str, *, reindex: bool = True) -> OptimizeReport:
-    if engine_of(database_url) == "sqlite":
-        return _optimize_sqlite(database_url)
-    return _optimize_postgresql(database_url, reindex=reindex)
-
-
-def _optimize_postgresql(database_url: str, *, reindex: bool) -> OptimizeReport:
+def optimize_database(*, engine: Engine, reindex: bool = True) -> OptimizeReport:
     # VACUUM and REINDEX CONCURRENTLY cannot run inside a transaction block.
-    with autocommit(database_url).connect() as connection:
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    if engine_of(engine) == "sqlite":
+        return _optimize_sqlite(autocommit)
+    return _optimize_postgresql(autocommit, reindex=reindex)
+
+
+def _optimize_postgresql(autocommit: Engine, *, reindex: bool) -> OptimizeReport:
+    with autocommit.connect() as connection:
         size = "SELECT pg_database_size(current_database())"
         report = OptimizeReport("postgresql", connection.execute(text(size)).scalar_one(), 0)
         bloated = [
@@ -70,10 +71,10 @@ def _primary_key(connection: object, table: str) -> list[str]:
     return [name] if name else []
 
 
-def _optimize_sqlite(database_url: str) -> OptimizeReport:
-    path = sqlite_path(database_url)
+def _optimize_sqlite(autocommit: Engine) -> OptimizeReport:
+    path = sqlite_path(autocommit.url)
     report = OptimizeReport("sqlite", path.stat().st_size, 0)
-    with autocommit(database_url).connect() as connection:
+    with autocommit.connect() as connection:
         for statement in ("VACUUM", "ANALYZE", "PRAGMA optimize", "PRAGMA wal_checkpoint(TRUNCATE)"):
             connection.execute(text(statement))
             report.actions.append(statement)

@@ -6,7 +6,7 @@ read back from the ledger's copy of its arguments, for the sweep of rows whose t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlmodel import col, select
@@ -14,19 +14,21 @@ from sqlmodel import col, select
 from services.engine.ledger.redaction import REDACTED
 from services.errors import DeliveryFailed, NotificationInvalid
 from services.notifications.redaction import redact_url
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 from services.storage.models import Notification, NotificationRecipient, Task
 
 
 @dataclass
 class AddressBook:
-    database_url: str
+    session_factory: SessionFactory
     operator_slack_url: str | None = None
     known: Mapping[str, str] = field(default_factory=dict)  # a redacted URL -> the URL (the current task's)
 
     @classmethod
-    def with_urls(cls, database_url: str, operator_slack_url: str | None, urls: list[str]) -> AddressBook:
-        return cls(database_url, operator_slack_url, {redact_url(url): url for url in urls})
+    def with_urls(
+        cls, session_factory: SessionFactory, operator_slack_url: str | None, urls: Iterable[str]
+    ) -> AddressBook:
+        return cls(session_factory, operator_slack_url, {redact_url(url): url for url in urls})
 
     def resolve(self, notification: Notification) -> str:
         to = notification.payload.get("to") or {}
@@ -41,7 +43,7 @@ class AddressBook:
         raise NotificationInvalid(f"no address for outbox row {notification.id}: unknown reference {to!r}")
 
     def _recipient(self, recipient_id: int, notification: Notification) -> str:
-        with session_scope(self.database_url) as session:
+        with self.session_factory() as session:
             row = session.get(NotificationRecipient, recipient_id)
             address = row.address if row is not None and row.active else None
         if address is None:
@@ -49,7 +51,7 @@ class AddressBook:
         return self._checked(address, notification, f"recipient {recipient_id}")
 
     def _task_arg(self, name: str, notification: Notification) -> str:
-        with session_scope(self.database_url) as session:
+        with self.session_factory() as session:
             args = session.exec(select(Task.args).where(col(Task.message_id) == notification.message_id)).first()
         value = (args or {}).get(name)
         if not isinstance(value, str) or value == REDACTED:

@@ -24,6 +24,7 @@ from services.notifications.alert_checks import CHECKS, KINDS, Finding, Rule, Sc
 from services.notifications.alert_records import open_alert, raise_alert, resolve_alert
 from services.notifications.dispatch import AlertNotice
 from services.scheduling.jobs import Job
+from services.settings import Settings
 from services.storage.db import as_utc
 from services.storage.models import AlertRule, AlertRuleState, Portfolio
 
@@ -38,6 +39,17 @@ class Thresholds:
     price_move: float = 0.10
     cooldown_s: float = 3600.0
     price_max_age_s: float = 900.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        return cls(
+            drawdown=settings.tickwork_alert_drawdown_limit,
+            daily_pnl=settings.tickwork_alert_daily_pnl_limit,
+            position_weight=settings.tickwork_alert_position_weight_limit,
+            price_move=settings.tickwork_alert_price_move_limit,
+            cooldown_s=settings.tickwork_alert_cooldown_seconds,
+            price_max_age_s=settings.tickwork_price_max_age_seconds,
+        )
 
 
 def rules_in_force(*, session: Session, thresholds: Thresholds) -> list[Rule]:

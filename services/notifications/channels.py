@@ -13,6 +13,7 @@ from services.notifications.slack import SlackChannel
 from services.notifications.ssrf import SsrfGuard
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig
 from services.settings import Settings, revealed
+from services.storage.db import session_factory
 
 # Used only when TICKWORK_ENV=development and no secret is set (settings refuse placeholders elsewhere).
 DEVELOPMENT_SECRET = "tickwork-development-only-secret"
@@ -57,7 +58,7 @@ def channels_from_settings(settings: Settings) -> dict[str, Channel]:
         fallback: str | None = webhook_secret(settings)
     except NotificationInvalid:
         fallback = None  # recipients with their own secret are still signed; the rest are refused
-    keys = RecipientKeys(settings.database_url, fallback=fallback)
+    keys = RecipientKeys(session_factory(settings.database_url), fallback=fallback)
     webhooks: Channel = WebhookChannel(JsonPoster(guard, webhook_config(settings, signed=False)), keys=keys)
     return {
         "email": EmailChannel(SmtpMailer(smtp_config(settings)), Path(settings.tickwork_reports_dir)),

@@ -15,10 +15,12 @@ from decimal import Decimal
 from sqlmodel import Session, col, or_, select
 
 from services.engine.ledger.states import TaskState
+from services.engine.progress import NullReporter, ProgressReporter
+from services.notifications.delivery import Delivery
 from services.notifications.dispatch import Operators
-from services.notifications.outbox import Outgoing, enqueue, outbox_key
+from services.notifications.outbox import DeliveryReport, Outgoing, enqueue, outbox_key
 from services.notifications.templates import SafeHtml
-from services.storage.db import as_utc
+from services.storage.db import SessionFactory, as_utc
 from services.storage.models import Alert, NotificationRecipient, Portfolio, PortfolioSnapshot, Task
 
 OPERATORS = "operators"
@@ -197,3 +199,42 @@ def plan_digests(
             for address in dict.fromkeys(addresses)
         ]
     return enqueue(session=session, items=items, now=now) if items else []
+
+
+@dataclass(frozen=True)
+class DigestsSent:
+    day: date
+    report: DeliveryReport
+
+    def summary(self) -> str:
+        return f"{self.day}: {self.report.summary()}"
+
+
+def send_digests(
+    *,
+    day: date | None,
+    account: str | None,
+    message_id: str,
+    operators: Operators,
+    session_factory: SessionFactory,
+    delivery: Delivery,
+    now: datetime | None = None,
+    reporter: ProgressReporter | None = None,
+) -> DigestsSent:
+    """generate_digest's work: each account's digest of `day` (today by default), or one account's,
+    and the operators'; planned in one transaction, then sent."""
+    now, reporter = now or datetime.now(UTC), reporter or NullReporter()
+    the_day = day or now.date()
+    with session_factory() as session:
+        ids = plan_digests(
+            session=session,
+            day=the_day,
+            now=now,
+            operators=operators,
+            accounts=[account] if account else None,
+            message_id=message_id,
+        )
+    reporter.progress(0.3, f"sending {len(ids)} digest(s)")
+    report = delivery.send(ids)
+    report.raise_for_outcome()
+    return DigestsSent(the_day, report)

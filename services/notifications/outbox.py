@@ -13,6 +13,9 @@ The delivered-once rule (docs/notifications.md):
 - Rows are added in the same transaction as the state change that causes them (an alert firing, a
   digest due), so a crash between the two cannot lose a notification; `deliver_orphans` sends rows
   whose own task died.
+
+`deliver` reaches the rows through `OutboxRows` (`SqlOutbox`: each claim and each outcome its own
+committed transaction), so its claim → send → record flow is unit-tested with a fake.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from sqlmodel import Session, col, select
 from services.errors import DeliveryFailed, NonRetryableError
 from services.notifications.metrics import DeliveryObserver, NoMetrics
 from services.notifications.redaction import redact_address, redact_text
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 from services.storage.models import Notification
 
 # A row that failed this many tries is given up (failed) even when the error was transient.
@@ -118,9 +121,9 @@ def enqueue(*, session: Session, items: Iterable[Outgoing], now: datetime) -> li
     return [existing[key] for key in dict.fromkeys(keys) if existing.get(key) is not None]  # type: ignore[misc]
 
 
-def claim(database_url: str, notification_id: int, *, now: datetime, lease: timedelta) -> Notification | None:
+def claim(*, session: Session, notification_id: int, now: datetime, lease: timedelta) -> Notification | None:
     """Take the row for sending (queued, or `sending` past its lease); None when someone else holds
-    it or it is finished. Committed before returning, so the claim holds across processes."""
+    it or it is finished. The caller commits before sending, so the claim holds across processes."""
     statement = (
         update(Notification)
         .where(col(Notification.id) == notification_id)
@@ -130,21 +133,59 @@ def claim(database_url: str, notification_id: int, *, now: datetime, lease: time
         )
         .values(status=Status.SENDING, attempts=col(Notification.attempts) + 1, updated_at=now)
     )
-    with session_scope(database_url) as session:
-        if session.exec(statement).rowcount != 1:
-            return None
-        return session.get(Notification, notification_id)
+    if session.exec(statement).rowcount != 1:
+        return None
+    return session.get(Notification, notification_id)
 
 
-def finish(database_url: str, notification_id: int, *, status: Status, response: str, now: datetime) -> None:
-    with session_scope(database_url) as session:
-        row = session.get(Notification, notification_id)
-        if row is None:
-            return
-        row.status, row.last_response, row.updated_at = status, response[:1000], now
-        if status == Status.SENT:
-            row.sent_at = now
-        session.add(row)
+def finish(*, session: Session, notification_id: int, status: Status, response: str, now: datetime) -> None:
+    row = session.get(Notification, notification_id)
+    if row is None:
+        return
+    row.status, row.last_response, row.updated_at = status, response[:1000], now
+    if status == Status.SENT:
+        row.sent_at = now
+    session.add(row)
+
+
+def channel_of(*, session: Session, notification_id: int) -> str:
+    row = session.get(Notification, notification_id)
+    return row.channel if row is not None else "unknown"
+
+
+class OutboxRows(Protocol):
+    """The outbox as `deliver` uses it: each call is its own committed transaction."""
+
+    def claim(self, notification_id: int, *, now: datetime, lease: timedelta) -> Notification | None: ...
+
+    def finish(self, notification_id: int, *, status: Status, response: str, now: datetime) -> None: ...
+
+    def channel_of(self, notification_id: int) -> str: ...
+
+    def orphans(self, *, now: datetime, lease: timedelta) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class SqlOutbox:
+    """The `notifications` table, one transaction per call (a claim is committed before the send)."""
+
+    session_factory: SessionFactory
+
+    def claim(self, notification_id: int, *, now: datetime, lease: timedelta) -> Notification | None:
+        with self.session_factory() as session:
+            return claim(session=session, notification_id=notification_id, now=now, lease=lease)
+
+    def finish(self, notification_id: int, *, status: Status, response: str, now: datetime) -> None:
+        with self.session_factory() as session:
+            finish(session=session, notification_id=notification_id, status=status, response=response, now=now)
+
+    def channel_of(self, notification_id: int) -> str:
+        with self.session_factory() as session:
+            return channel_of(session=session, notification_id=notification_id)
+
+    def orphans(self, *, now: datetime, lease: timedelta) -> list[int]:
+        with self.session_factory() as session:
+            return orphans(session=session, now=now, lease=lease)
 
 
 @dataclass
@@ -171,9 +212,9 @@ class DeliveryReport:
 
 
 def deliver(
-    database_url: str,
     ids: Iterable[int],
     *,
+    outbox: OutboxRows,
     channels: Mapping[str, Channel],
     lease: timedelta,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -185,10 +226,10 @@ def deliver(
     (answers, errors) has that address redacted again."""
     report = DeliveryReport()
     for notification_id in ids:
-        row = claim(database_url, notification_id, now=clock(), lease=lease)
+        row = outbox.claim(notification_id, now=clock(), lease=lease)
         if row is None:
             report.skipped.append(notification_id)
-            observer.outcome(_channel_of(database_url, notification_id), "skipped_duplicate")
+            observer.outcome(outbox.channel_of(notification_id), "skipped_duplicate")
             continue
         started = time.monotonic()
         secrets: dict[str, str] = {}  # the real address -> its redacted form, once resolved
@@ -204,36 +245,28 @@ def deliver(
             answer = channel.send(row)
         except NonRetryableError as error:
             refusal = _hidden(f"refused: {error}", secrets)
-            finish(database_url, notification_id, status=Status.FAILED, response=refusal, now=clock())
+            outbox.finish(notification_id, status=Status.FAILED, response=refusal, now=clock())
             report.refused[notification_id] = _hidden(f"{row.channel} {row.subject!r}: {error}", secrets)
             report.refusal = report.refusal or _redacted_error(error, secrets)
             observer.outcome(row.channel, "refused")
         except DeliveryFailed as error:
             final = row.attempts >= MAX_ATTEMPTS
             status = Status.FAILED if final else Status.QUEUED
-            finish(database_url, notification_id, status=status, response=_hidden(str(error), secrets), now=clock())
+            outbox.finish(notification_id, status=status, response=_hidden(str(error), secrets), now=clock())
             target = report.refused if final else report.deferred
             target[notification_id] = _hidden(f"{row.channel} {row.subject!r}: {error}", secrets)
             observer.outcome(row.channel, "failed")
         except BaseException as error:
             # Anything else (a bug, a time limit, a cancel): put it back for a later try, then re-raise.
-            finish(
-                database_url, notification_id, status=Status.QUEUED, response=_hidden(repr(error), secrets), now=clock()
-            )
+            outbox.finish(notification_id, status=Status.QUEUED, response=_hidden(repr(error), secrets), now=clock())
             raise
         else:
-            finish(database_url, notification_id, status=Status.SENT, response=_hidden(answer, secrets), now=clock())
+            outbox.finish(notification_id, status=Status.SENT, response=_hidden(answer, secrets), now=clock())
             report.sent.append(notification_id)
             observer.outcome(row.channel, "sent")
         finally:
             observer.duration(row.channel, time.monotonic() - started)
     return report
-
-
-def _channel_of(database_url: str, notification_id: int) -> str:
-    with session_scope(database_url) as session:
-        row = session.get(Notification, notification_id)
-        return row.channel if row is not None else "unknown"
 
 
 def _hidden(text: str, secrets: Mapping[str, str]) -> str:
@@ -268,8 +301,8 @@ def orphans(
 
 
 def deliver_orphans(
-    database_url: str,
     *,
+    outbox: OutboxRows,
     channels: Mapping[str, Channel],
     lease: timedelta,
     now: datetime,
@@ -277,6 +310,5 @@ def deliver_orphans(
     observer: DeliveryObserver = NO_METRICS,
 ) -> DeliveryReport:
     """Send what a dead task left behind (called by the periodic notification actors)."""
-    with session_scope(database_url) as session:
-        ids = orphans(session=session, now=now, lease=lease)
-    return deliver(database_url, ids, channels=channels, lease=lease, addresses=addresses, observer=observer)
+    ids = outbox.orphans(now=now, lease=lease)
+    return deliver(ids, outbox=outbox, channels=channels, lease=lease, addresses=addresses, observer=observer)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from services.errors import NotificationInvalid
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 from services.storage.models import Notification, NotificationRecipient
 
 NO_SECRET = "TICKWORK_WEBHOOK_SECRET is not set: webhooks are not sent unsigned"
@@ -26,13 +26,13 @@ class SigningKeys(Protocol):
 class RecipientKeys:
     """A recipient's own secret, or `fallback` (TICKWORK_WEBHOOK_SECRET; None when it is not set)."""
 
-    database_url: str
+    sessions: SessionFactory
     fallback: str | None = None
 
     def secret_for(self, notification: Notification) -> str:
         recipient_id = (notification.payload.get("to") or {}).get("recipient_id")
         if recipient_id is not None:
-            with session_scope(self.database_url) as session:
+            with self.sessions() as session:
                 row = session.get(NotificationRecipient, int(recipient_id))
                 own = row.signing_secret if row is not None else None
             if own:

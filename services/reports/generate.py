@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from services.engine.progress import NullReporter, ProgressReporter, stop_if_cancelled
 from services.errors import PortfolioNotFound, TickworkError
@@ -41,7 +41,7 @@ from services.reports.figures import (
 )
 from services.reports.html import render_html
 from services.reports.rows import METRICS
-from services.storage.db import as_utc, make_engine
+from services.storage.db import as_utc
 from services.storage.models import (
     CashFlow,
     DailyBar,
@@ -87,8 +87,8 @@ class ReportsRun:
 
 
 def generate_reports(
-    database_url: str,
     *,
+    engine: Engine,
     kind: Kind,
     as_of: date | None,
     portfolio_ids: Sequence[int] | None,
@@ -102,7 +102,6 @@ def generate_reports(
     now, reporter = now or datetime.now(UTC), reporter or NullReporter()
     today = market_day(now)
     period = period_containing(kind, as_of or default_day(kind, today))
-    engine = make_engine(database_url)
     with engine.connect() as connection:
         query = select(PORTFOLIOS.c.id).order_by(PORTFOLIOS.c.id)
         if portfolio_ids is not None:

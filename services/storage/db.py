@@ -37,12 +37,6 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def autocommit(url: str) -> Engine:
-    """The engine of `url` without transactions, for statements that refuse one (VACUUM, CREATE
-    DATABASE, REINDEX CONCURRENTLY); it shares the engine's pool."""
-    return make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-
-
 @contextmanager
 def one_off_engine(url: str) -> Iterator[Engine]:
     """An engine for a database used once (a scratch restore, a temporary copy), disposed after."""
@@ -78,6 +72,24 @@ class SessionFactory(Protocol):
 def session_factory(url: str) -> SessionFactory:
     """The factory of `url`'s database, built once by a composition root (CLI, API, worker start-up)."""
     return partial(session_scope, url)
+
+
+@contextmanager
+def engine_session(engine: Engine) -> Iterator[Session]:
+    """A session on `engine` that commits on success and rolls back on error (see `sessions_of`)."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def sessions_of(engine: Engine) -> SessionFactory:
+    """The factory of an engine a use case already holds (maintenance needs the engine itself, for
+    pg_dump's connection target and for VACUUM outside a transaction)."""
+    return partial(engine_session, engine)
 
 
 def as_utc(value: datetime) -> datetime:

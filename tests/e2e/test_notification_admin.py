@@ -37,7 +37,9 @@ def failed_webhook(database_url: str, url: str) -> int:
     item = Outgoing(f"m-1:webhook:{url}", "webhook", url, "order.filled", {"event": "order.filled", "data": {}})
     with session_scope(database_url) as session:
         [row_id] = enqueue(session=session, items=[item], now=now)
-    finish(database_url, row_id, status=Status.FAILED, response=f"refused: 404 no hook at {url}", now=now)
+    with session_scope(database_url) as session:
+        refusal = f"refused: 404 no hook at {url}"
+        finish(session=session, notification_id=row_id, status=Status.FAILED, response=refusal, now=now)
     return row_id
 
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 from services.engine.ledger.tasks import record_submitted
 from services.maintenance import cleanup as cleanup_module
 from services.maintenance.cleanup import cleanup_old_data, default_policies, restore_archive
-from services.storage.db import as_utc, session_scope
+from services.storage.db import as_utc, session_factory, session_scope
 from services.storage.models import Task
 
 pytestmark = pytest.mark.both_databases
@@ -46,6 +46,11 @@ def seed(database_url):
     return rows
 
 
+def restore(manifest: Path, database_url: str) -> int:
+    with session_scope(database_url) as session:
+        return restore_archive(manifest, session=session)
+
+
 def remaining(database_url):
     with session_scope(database_url) as session:
         return {t.message_id: t for t in session.exec(select(Task))}
@@ -56,17 +61,21 @@ def test_the_ledger_policy_archives_and_deletes_exactly_the_old_final_tasks(data
     rows = seed(database_url)
     expected_gone = {t for t, state, age in rows if age == 40 and state not in ("running", "pending")}
     before = remaining(database_url)
-    report = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path, kinds=["task_ledger"], now=NOW)
+    report = cleanup_old_data(
+        POLICIES, session_factory=session_factory(database_url), archive_dir=tmp_path, kinds=["task_ledger"], now=NOW
+    )
     [ledger, runs] = report.kinds
     assert (runs.table, runs.deleted) == ("scheduled_runs", 0)
     assert (ledger.archived, ledger.deleted) == (len(expected_gone), len(expected_gone)) == (16, 16)
     left = remaining(database_url)
     assert set(before) - set(left) == expected_gone
     # a second run finds nothing more
-    again = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path, kinds=["task_ledger"], now=NOW)
+    again = cleanup_old_data(
+        POLICIES, session_factory=session_factory(database_url), archive_dir=tmp_path, kinds=["task_ledger"], now=NOW
+    )
     assert again.kinds[0].deleted == 0 and again.kinds[0].archive is None
     # the archive puts the very rows back
-    assert restore_archive(Path(ledger.archive), database_url) == 16
+    assert restore(Path(ledger.archive), database_url) == 16
     restored = remaining(database_url)
     assert set(restored) == set(before)
     for task_id in expected_gone:
@@ -77,7 +86,9 @@ def test_the_ledger_policy_archives_and_deletes_exactly_the_old_final_tasks(data
 
 def test_the_log_policy_empties_old_logs_and_keeps_the_rows(database_url, tmp_path):
     rows = seed(database_url)
-    report = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path, kinds=["task_logs"], now=NOW)
+    report = cleanup_old_data(
+        POLICIES, session_factory=session_factory(database_url), archive_dir=tmp_path, kinds=["task_logs"], now=NOW
+    )
     finished_old = {t for t, state, age in rows if age >= 10 and state not in ("running", "pending")}
     assert report.kinds[0].cleared == len(finished_old) == 32
     left = remaining(database_url)
@@ -88,7 +99,9 @@ def test_the_log_policy_empties_old_logs_and_keeps_the_rows(database_url, tmp_pa
 def test_dry_run_counts_and_changes_nothing(database_url, tmp_path):
     seed(database_url)
     before = {t: task.log_tail for t, task in remaining(database_url).items()}
-    report = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path / "archive", dry_run=True, now=NOW)
+    report = cleanup_old_data(
+        POLICIES, session_factory=session_factory(database_url), archive_dir=tmp_path / "archive", dry_run=True, now=NOW
+    )
     by_kind = {k.kind: k for k in report.kinds}
     ledger = [k for k in report.kinds if k.table == "tasks" and k.kind == "task_ledger"]
     assert ledger[0].deleted == 16 and by_kind["task_logs"].cleared == 32
@@ -133,7 +146,9 @@ def test_market_data_policies_archive_old_bars_and_snapshots_and_keep_the_rest(d
 
     # When the market-data kinds are cleaned up
     kinds = ["intraday_bars", "daily_bars", "snapshots"]
-    report = cleanup_old_data(database_url, POLICIES, archive_dir=tmp_path, kinds=kinds, now=NOW)
+    report = cleanup_old_data(
+        POLICIES, session_factory=session_factory(database_url), archive_dir=tmp_path, kinds=kinds, now=NOW
+    )
 
     # Then exactly the old row of each table is archived and deleted, and the archives restore them
     assert [(k.kind, k.archived, k.deleted) for k in report.kinds] == [(kind, 1, 1) for kind in kinds]
@@ -144,5 +159,5 @@ def test_market_data_policies_archive_old_bars_and_snapshots_and_keep_the_rest(d
 
     assert [count(t) for t in (IntradayBar, DailyBar, PortfolioSnapshot)] == [1, 1, 1]
     for kind in report.kinds:
-        assert restore_archive(Path(kind.archive), database_url) == 1
+        assert restore(Path(kind.archive), database_url) == 1
     assert [count(t) for t in (IntradayBar, DailyBar, PortfolioSnapshot)] == [2, 2, 2]

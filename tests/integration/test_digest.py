@@ -14,8 +14,8 @@ from services.notifications.alert_records import raise_alert, resolve_alert
 from services.notifications.digest import build_digest, plan_digests
 from services.notifications.dispatch import Operators
 from services.notifications.email import EmailChannel, SmtpConfig, SmtpMailer
-from services.notifications.outbox import deliver
-from services.storage.db import session_scope
+from services.notifications.outbox import SqlOutbox, deliver
+from services.storage.db import session_factory, session_scope
 from services.storage.models import Notification, NotificationRecipient, Portfolio, PortfolioSnapshot, Task
 from tests.support.mail import smtp_server
 
@@ -117,7 +117,12 @@ def test_one_digest_per_account_day_and_recipient_rendered_into_an_escaped_email
     with smtp_server() as (inbox, port):
         config = SmtpConfig("127.0.0.1", port, "none", "tickwork@example.com", 5.0)
         email = EmailChannel(SmtpMailer(config), tmp_path)
-        report = deliver(database_url, first, channels={"email": email}, lease=timedelta(minutes=10))
+        report = deliver(
+            first,
+            outbox=SqlOutbox(session_factory(database_url)),
+            channels={"email": email},
+            lease=timedelta(minutes=10),
+        )
     assert len(report.sent) == 2
     message = next(m for to, m in inbox.messages if to == ["ann@acme.test"])
     html = message.get_body(("html",)).get_content()

@@ -22,7 +22,7 @@ from services.maintenance.backups import (
     verify_backup,
 )
 from services.maintenance.optimize import optimize_database
-from services.storage.db import session_scope
+from services.storage.db import make_engine, session_scope
 from services.storage.models import Backup
 from tests.support.databases import throwaway_database
 
@@ -58,12 +58,12 @@ def counts(url: str) -> dict[str, int]:
 def test_a_backup_restores_to_the_same_row_counts(database_url, tmp_path):
     seed(database_url, 500)
     before = counts(database_url)
-    record = create_backup(database_url, tmp_path / "backups", label="test")
+    record = create_backup(engine=make_engine(database_url), folder=tmp_path / "backups", label="test")
     assert Path(record.path).exists() and record.size_bytes > 0 and len(record.sha256) == 64
     assert record.row_counts["tasks"] == 500 == before["tasks"]
-    assert verify_backup(database_url, record.id).verification == "ok"
+    assert verify_backup(record.id, engine=make_engine(database_url)).verification == "ok"
     with restore_target(database_url, tmp_path) as target:
-        restore_backup(database_url, record.id, target)
+        restore_backup(record.id, engine=make_engine(database_url), target_url=target)
         assert counts(target) == before
 
 
@@ -90,22 +90,24 @@ def test_a_backup_taken_while_others_write_is_consistent(database_url, tmp_path)
     thread.start()
     try:
         time.sleep(0.2)
-        record = create_backup(database_url, tmp_path / "backups")
+        record = create_backup(engine=make_engine(database_url), folder=tmp_path / "backups")
     finally:
         stop.set()
         thread.join()
     assert written and 200 <= record.row_counts["tasks"] <= 200 + sum(written)
-    assert verify_backup(database_url, record.id).verification == "ok"  # what was counted is what restores
+    assert (
+        verify_backup(record.id, engine=make_engine(database_url)).verification == "ok"
+    )  # what was counted is what restores
 
 
 def test_a_corrupted_backup_fails_verification_loudly(database_url, tmp_path):
     seed(database_url, 50)
-    record = create_backup(database_url, tmp_path / "backups")
+    record = create_backup(engine=make_engine(database_url), folder=tmp_path / "backups")
     data = bytearray(Path(record.path).read_bytes())
     data[len(data) // 2] ^= 0xFF
     Path(record.path).write_bytes(bytes(data))
     with pytest.raises(BackupVerificationFailed, match="checksum mismatch"):
-        verify_backup(database_url, record.id)
+        verify_backup(record.id, engine=make_engine(database_url))
     # a damaged file whose checksum was taken after the damage still fails: it does not restore
     with session_scope(database_url) as session:
         from services.maintenance.backups import _sha256
@@ -113,16 +115,18 @@ def test_a_corrupted_backup_fails_verification_loudly(database_url, tmp_path):
         row = session.get(Backup, record.id)
         row.sha256 = _sha256(Path(record.path))
     with pytest.raises(BackupVerificationFailed, match=r"does not restore|row counts differ|integrity"):
-        verify_backup(database_url, record.id)
+        verify_backup(record.id, engine=make_engine(database_url))
     with session_scope(database_url) as session:
         assert session.get(Backup, record.id).verification != "ok"
     with pytest.raises(TickworkError):
-        restore_backup(database_url, record.id, database_url.replace("tickwork", "never"))
+        restore_backup(
+            record.id, engine=make_engine(database_url), target_url=database_url.replace("tickwork", "never")
+        )
 
 
 def test_a_redelivered_backup_task_finds_its_backup(database_url, tmp_path):
-    first = create_backup(database_url, tmp_path / "backups", key="message-1")
-    again = create_backup(database_url, tmp_path / "backups", key="message-1")
+    first = create_backup(engine=make_engine(database_url), folder=tmp_path / "backups", key="message-1")
+    again = create_backup(engine=make_engine(database_url), folder=tmp_path / "backups", key="message-1")
     assert again.id == first.id and len(list((tmp_path / "backups").iterdir())) == 1
 
 
@@ -145,7 +149,8 @@ def test_rotation_keeps_n_daily_and_m_weekly(database_url, tmp_path):
                         created_at=at,
                     )
                 )
-    rotation = rotate_backups(database_url, keep_daily=7, keep_weekly=4, now=now)
+    with session_scope(database_url) as session:
+        rotation = rotate_backups(session=session, keep_daily=7, keep_weekly=4, now=now)
     kept = sorted(rotation.kept)
     # the newest of each of the last 7 days, plus the newest of each of the 4 newest weeks
     assert len([k for k in kept if int(k.split("-")[1]) < 7]) == 7
@@ -176,7 +181,7 @@ def test_optimize_runs_while_another_connection_writes(database_url):
     try:
         time.sleep(0.2)
         started = time.monotonic()
-        report = optimize_database(database_url)
+        report = optimize_database(engine=make_engine(database_url))
         finished = time.monotonic()
         time.sleep(0.2)
     finally:

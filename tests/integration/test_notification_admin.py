@@ -1,4 +1,5 @@
-"""Recipients and alert rules managed through services.notifications.admin: checked when saved (email
+"""Recipients and alert rules as operators manage them (services.notifications.recipients and
+.stored_rules): checked when saved (email
 syntax, URL scheme, the SSRF guard, severities, each rule kind's parameters), used by the dispatch
 and the rule evaluation as they are, and every URL shown redacted."""
 
@@ -11,32 +12,26 @@ import pytest
 
 from services.errors import DeliveryFailed, PortfolioNotFound
 from services.notifications.addresses import AddressBook
-from services.notifications.admin import (
-    PARAMETERS,
-    PreferenceInvalid,
-    RecipientIn,
-    RecipientNotFound,
-    RuleIn,
-    RuleNotFound,
-    add_recipient,
-    add_rule,
-    list_outbox,
-    list_recipients,
-    outbox_view,
-    recipient_view,
-    remove_recipient,
-    remove_rule,
-    set_rule_active,
-)
 from services.notifications.alert_checks import KINDS, Rule
 from services.notifications.alert_rules import Thresholds, rules_in_force
 from services.notifications.dispatch import AlertNotice, Operators, plan_alert
-from services.notifications.outbox import deliver
+from services.notifications.outbox import SqlOutbox, deliver
+from services.notifications.outbox_view import list_outbox, outbox_view
+from services.notifications.preferences import PreferenceInvalid
+from services.notifications.recipients import (
+    RecipientIn,
+    RecipientNotFound,
+    add_recipient,
+    list_recipients,
+    recipient_view,
+    remove_recipient,
+)
 from services.notifications.redaction import redact_url
 from services.notifications.slack import SlackChannel
 from services.notifications.ssrf import SsrfGuard
+from services.notifications.stored_rules import PARAMETERS, RuleIn, RuleNotFound, add_rule, remove_rule, set_rule_active
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import Notification, Portfolio
 from tests.support.webhook_receiver import SECRET, local_allow, webhook_receiver
 
@@ -205,8 +200,14 @@ def test_an_alert_reaches_a_saved_webhook_and_the_outbox_view_hides_its_url(data
             ids = plan_alert(session=session, notice=notice, operators=Operators(), now=NOW)
         config = WebhookConfig(timeout_s=2, retries=0, backoff_s=0, max_redirects=0, secret=SECRET)
         channel = WebhookChannel(JsonPoster(guard(), config))
-        book = AddressBook(database_url)
-        report = deliver(database_url, ids, channels={"webhook": channel}, lease=timedelta(minutes=5), addresses=book)
+        book = AddressBook(session_factory(database_url))
+        report = deliver(
+            ids,
+            outbox=SqlOutbox(session_factory(database_url)),
+            channels={"webhook": channel},
+            lease=timedelta(minutes=5),
+            addresses=book,
+        )
     assert len(ids) == 1 and report.sent == ids
     [request] = receiver.requests
     assert request.signature_ok and request.path == "/hooks/T1/B1/secret-token-path"
@@ -238,7 +239,11 @@ def test_errors_and_answers_that_quote_a_url_are_stored_and_reported_redacted(da
     config = WebhookConfig(timeout_s=2, retries=0, backoff_s=0, max_redirects=0, secret=SECRET)
     channels = {"webhook": WebhookChannel(JsonPoster(guard(), config))}
     report = deliver(
-        database_url, ids, channels=channels, lease=timedelta(minutes=5), addresses=AddressBook(database_url)
+        ids,
+        outbox=SqlOutbox(session_factory(database_url)),
+        channels=channels,
+        lease=timedelta(minutes=5),
+        addresses=AddressBook(session_factory(database_url)),
     )
     assert list(report.deferred) == ids and "ConnectionError" in report.deferred[ids[0]]
     with pytest.raises(DeliveryFailed) as raised:
@@ -250,8 +255,9 @@ def test_errors_and_answers_that_quote_a_url_are_stored_and_reported_redacted(da
         # A recipient removed before the next try: the row fails for good, nothing is sent elsewhere.
         remove_recipient(session=session, recipient_id=recipient["id"])
     later = NOW + timedelta(minutes=10)
+    sessions = session_factory(database_url)
     again = deliver(
-        database_url, ids, channels=channels, lease=timedelta(minutes=5), addresses=AddressBook(database_url),
+        ids, outbox=SqlOutbox(sessions), channels=channels, lease=timedelta(minutes=5), addresses=AddressBook(sessions),
         clock=lambda: later,
     )  # fmt: skip
     assert list(again.refused) == ids and "was removed" in again.refused[ids[0]]
@@ -268,14 +274,30 @@ def test_the_operators_slack_url_is_read_from_the_settings_and_must_not_have_cha
         config = WebhookConfig(timeout_s=2, retries=0, backoff_s=0, max_redirects=0)
         channels = {"slack": SlackChannel(JsonPoster(guard(), config))}
         lease = timedelta(minutes=5)
-        changed = AddressBook(database_url, operator_slack_url=receiver.url("/services/T1/B1/another"))
-        assert list(deliver(database_url, ids, channels=channels, lease=lease, addresses=changed).refused) == ids
+        changed = AddressBook(session_factory(database_url), operator_slack_url=receiver.url("/services/T1/B1/another"))
+        assert (
+            list(
+                deliver(
+                    ids,
+                    outbox=SqlOutbox(session_factory(database_url)),
+                    channels=channels,
+                    lease=lease,
+                    addresses=changed,
+                ).refused
+            )
+            == ids
+        )
         assert receiver.requests == []
         with session_scope(database_url) as session:
             ids = plan_alert(
                 session=session, notice=AlertNotice(key="a-4", title="x", message="y"),
                 operators=Operators(slack_url=slack), now=NOW,
             )  # fmt: skip
-        book = AddressBook(database_url, operator_slack_url=slack)
-        assert deliver(database_url, ids, channels=channels, lease=lease, addresses=book).sent == ids
+        book = AddressBook(session_factory(database_url), operator_slack_url=slack)
+        assert (
+            deliver(
+                ids, outbox=SqlOutbox(session_factory(database_url)), channels=channels, lease=lease, addresses=book
+            ).sent
+            == ids
+        )
     assert [r.path for r in receiver.requests] == ["/services/T1/B1/operators-secret"]

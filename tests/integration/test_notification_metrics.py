@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import CollectorRegistry
 
 from services.notifications.metrics import CHANNELS, STATUSES, NotificationMetrics
-from services.notifications.outbox import Outgoing, deliver, enqueue
+from services.notifications.outbox import Outgoing, SqlOutbox, deliver, enqueue
 from services.notifications.ssrf import SsrfGuard
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from tests.support.webhook_receiver import SECRET, local_allow, webhook_receiver
 
 LEASE = timedelta(minutes=10)
@@ -43,8 +43,20 @@ def test_sent_failed_refused_and_duplicates_are_counted_and_each_send_timed(data
         ]
         with session_scope(database_url) as session:
             ids = enqueue(session=session, items=items, now=datetime.now(UTC))
-        report = deliver(database_url, ids, channels={"webhook": channel}, lease=LEASE, observer=metrics)
-        again = deliver(database_url, ids[:1], channels={"webhook": channel}, lease=LEASE, observer=metrics)
+        report = deliver(
+            ids,
+            outbox=SqlOutbox(session_factory(database_url)),
+            channels={"webhook": channel},
+            lease=LEASE,
+            observer=metrics,
+        )
+        again = deliver(
+            ids[:1],
+            outbox=SqlOutbox(session_factory(database_url)),
+            channels={"webhook": channel},
+            lease=LEASE,
+            observer=metrics,
+        )
     assert (report.sent, list(report.deferred), list(report.refused), again.skipped) == (
         ids[:1],
         ids[1:2],

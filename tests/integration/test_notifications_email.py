@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from services.errors import DeliveryFailed, DeliveryRefused, NotificationInvalid
 from services.notifications.email import EmailChannel, SmtpConfig, SmtpMailer, attachment_path
-from services.notifications.outbox import Outgoing, deliver, enqueue, outbox_key
-from services.storage.db import session_scope
+from services.notifications.outbox import Outgoing, SqlOutbox, deliver, enqueue, outbox_key
+from services.storage.db import session_factory, session_scope
 from services.storage.models import Notification
 from tests.support.mail import PASSWORD, USER, Inbox, self_signed_certificate, smtp_server
 
@@ -60,7 +60,7 @@ def test_starttls_auth_mail_has_plain_and_html_parts_and_the_attachment(database
         email = channel(port, reports, security="starttls", user=USER, password=PASSWORD, ca_file=str(certificate[0]))
         ids = queue(database_url, attachments=["daily.csv"])
         # When the outbox delivers the row
-        report = deliver(database_url, ids, channels={"email": email}, lease=LEASE)
+        report = deliver(ids, outbox=SqlOutbox(session_factory(database_url)), channels={"email": email}, lease=LEASE)
     # Then one message arrived with both alternatives (the HTML escaped) and the attachment
     assert report.sent == ids
     [(recipients, message)] = inbox.messages
@@ -79,7 +79,9 @@ def test_starttls_auth_mail_has_plain_and_html_parts_and_the_attachment(database
 def test_implicit_tls_without_auth(database_url, certificate, reports):
     with smtp_server(security="tls", certificate=certificate) as (inbox, port):
         email = channel(port, reports, security="tls", ca_file=str(certificate[0]))
-        report = deliver(database_url, queue(database_url), channels={"email": email}, lease=LEASE)
+        report = deliver(
+            queue(database_url), outbox=SqlOutbox(session_factory(database_url)), channels={"email": email}, lease=LEASE
+        )
     assert len(report.sent) == 1 and len(inbox.messages) == 1
     assert inbox.messages[0][1].get_body(("plain",)).get_content().startswith("Hello <Ann>")
 
@@ -87,7 +89,9 @@ def test_implicit_tls_without_auth(database_url, certificate, reports):
 def test_an_untrusted_certificate_is_not_accepted_and_not_retried(database_url, certificate, reports):
     with smtp_server(security="starttls", certificate=certificate) as (inbox, port):
         email = channel(port, reports, security="starttls")  # the system's CAs only
-        report = deliver(database_url, queue(database_url), channels={"email": email}, lease=LEASE)
+        report = deliver(
+            queue(database_url), outbox=SqlOutbox(session_factory(database_url)), channels={"email": email}, lease=LEASE
+        )
     # The same certificate would come back on every retry: the row fails for good, saying what to fix.
     [notification_id] = report.refused
     assert not inbox.messages and not report.deferred
@@ -103,10 +107,10 @@ def test_the_same_row_delivered_twice_and_the_same_key_queued_twice_send_one_ema
     with smtp_server() as (inbox, port):
         email = channel(port, reports)
         first = queue(database_url, key="m-2")
-        deliver(database_url, first, channels={"email": email}, lease=LEASE)
+        deliver(first, outbox=SqlOutbox(session_factory(database_url)), channels={"email": email}, lease=LEASE)
         # a redelivered task queues the same key again and delivers again
         again = queue(database_url, key="m-2")
-        report = deliver(database_url, again, channels={"email": email}, lease=LEASE)
+        report = deliver(again, outbox=SqlOutbox(session_factory(database_url)), channels={"email": email}, lease=LEASE)
     assert again == first and report.skipped == first and len(inbox.messages) == 1
 
 
@@ -125,7 +129,7 @@ def test_workers_racing_for_the_same_rows_send_each_email_once(database_url, rep
 
         def worker(_: int):
             barrier.wait()
-            return deliver(database_url, ids, channels={"email": email}, lease=LEASE)
+            return deliver(ids, outbox=SqlOutbox(session_factory(database_url)), channels={"email": email}, lease=LEASE)
 
         with ThreadPoolExecutor(8) as pool:
             reports_ = list(pool.map(worker, range(8)))
@@ -145,22 +149,35 @@ def test_a_row_left_sending_is_sent_again_only_after_the_lease(database_url, rep
     with smtp_server() as (inbox, port):
         email = channel(port, reports)
         # When another worker delivers it within the lease, it leaves it alone
-        assert deliver(database_url, ids, channels={"email": email}, lease=LEASE).skipped == ids
+        assert (
+            deliver(
+                ids, outbox=SqlOutbox(session_factory(database_url)), channels={"email": email}, lease=LEASE
+            ).skipped
+            == ids
+        )
         # and once the lease has run out, it sends it (at-least-once per recipient)
-        later = deliver(database_url, ids, channels={"email": email}, lease=timedelta(seconds=30))
+        later = deliver(
+            ids, outbox=SqlOutbox(session_factory(database_url)), channels={"email": email}, lease=timedelta(seconds=30)
+        )
     assert later.sent == ids and len(inbox.messages) == 1 and row(database_url, ids[0]).attempts == 2
 
 
 def test_a_refused_recipient_fails_for_good_and_an_absent_server_is_retried(database_url, reports):
     with smtp_server(inbox=Inbox(refuse_rcpt=True)) as (_inbox, port):
         refused = deliver(
-            database_url, queue(database_url, key="m-4"), channels={"email": channel(port, reports)}, lease=LEASE
+            queue(database_url, key="m-4"),
+            outbox=SqlOutbox(session_factory(database_url)),
+            channels={"email": channel(port, reports)},
+            lease=LEASE,
         )
     assert next(iter(refused.refused.values())).endswith("550 5.1.1 mailbox unavailable")
     assert row(database_url, next(iter(refused.refused))).status == "failed"
     # nobody listens on the port any more: deferred, the row queued again for the task's retry
     deferred = deliver(
-        database_url, queue(database_url, key="m-5"), channels={"email": channel(port, reports)}, lease=LEASE
+        queue(database_url, key="m-5"),
+        outbox=SqlOutbox(session_factory(database_url)),
+        channels={"email": channel(port, reports)},
+        lease=LEASE,
     )
     [notification_id] = deferred.deferred
     assert row(database_url, notification_id).status == "queued"
@@ -182,7 +199,12 @@ def test_attachments_come_only_from_the_reports_folder(tmp_path, reports):
 def test_a_bad_attachment_fails_the_row_without_sending(database_url, reports):
     with smtp_server() as (inbox, port):
         ids = queue(database_url, key="m-6", attachments=["../../etc/passwd"])
-        report = deliver(database_url, ids, channels={"email": channel(port, reports)}, lease=LEASE)
+        report = deliver(
+            ids,
+            outbox=SqlOutbox(session_factory(database_url)),
+            channels={"email": channel(port, reports)},
+            lease=LEASE,
+        )
     assert report.refused and not inbox.messages
     with session_scope(database_url) as session:
         [failed] = session.exec(select(Notification).where(Notification.key.startswith("m-6"))).all()

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.errors import DeliveryFailed, DeliveryRefused, UnsafeDestination
-from services.notifications.outbox import Outgoing, deliver, enqueue
+from services.notifications.outbox import Outgoing, SqlOutbox, deliver, enqueue
 from services.notifications.slack import SlackChannel, slack_message
 from services.notifications.ssrf import SsrfGuard, refusal
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig, encode, sign, verify_signature
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import Notification
 from tests.support.mail import self_signed_certificate
 from tests.support.webhook_receiver import SECRET, local_allow, webhook_receiver
@@ -58,7 +58,12 @@ def test_a_signed_webhook_is_received_and_its_signature_verifies(database_url):
         )
         with session_scope(database_url) as session:
             ids = enqueue(session=session, items=[item], now=datetime.now(UTC))
-        report = deliver(database_url, ids, channels={"webhook": channel}, lease=timedelta(minutes=10))
+        report = deliver(
+            ids,
+            outbox=SqlOutbox(session_factory(database_url)),
+            channels={"webhook": channel},
+            lease=timedelta(minutes=10),
+        )
     assert report.sent == ids
     [request] = receiver.requests
     assert request.signature_ok and request.headers["Content-Type"] == "application/json"
@@ -268,7 +273,12 @@ def test_an_untrusted_certificate_fails_the_row_for_good_without_a_retry(databas
         item = Outgoing("m-tls:webhook:x", "webhook", url, "order.filled", {"event": "order.filled", "data": {}})
         with session_scope(database_url) as session:
             ids = enqueue(session=session, items=[item], now=datetime.now(UTC))
-        report = deliver(database_url, ids, channels={"webhook": channel}, lease=timedelta(minutes=10))
+        report = deliver(
+            ids,
+            outbox=SqlOutbox(session_factory(database_url)),
+            channels={"webhook": channel},
+            lease=timedelta(minutes=10),
+        )
     assert list(report.refused) == ids and not report.deferred and sleeps == []
     with pytest.raises(DeliveryRefused, match="not trusted"):
         report.raise_for_outcome()

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notifications.admin import PreferenceInvalid, RecipientIn, add_recipient
-from services.notifications.outbox import Outgoing, deliver, enqueue
+from services.notifications.outbox import Outgoing, SqlOutbox, deliver, enqueue
+from services.notifications.preferences import PreferenceInvalid
+from services.notifications.recipients import RecipientIn, add_recipient
 from services.notifications.ssrf import SsrfGuard
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from tests.support.ssrf_corpus import (
     ALLOW_ANOTHER_PORT,
     ALLOW_RECEIVER,
@@ -50,7 +51,12 @@ def test_an_inner_form_is_refused_when_saved_and_when_sent(database_url, receive
     item = Outgoing(f"corpus:{target}", "webhook", target, "alert.raised", {"event": "alert.raised", "data": {}})
     with session_scope(database_url) as session:
         ids = enqueue(session=session, items=[item], now=NOW)
-    report = deliver(database_url, ids, channels={"webhook": channel}, lease=timedelta(minutes=5))
+    report = deliver(
+        outbox=SqlOutbox(session_factory(database_url)),
+        ids=ids,
+        channels={"webhook": channel},
+        lease=timedelta(minutes=5),
+    )
     assert list(report.refused) == ids and not report.sent, report.summary()
     assert says in report.refused[ids[0]]
     # And nothing reached the receiver

@@ -14,13 +14,13 @@ from services.api.schemas import TaskCreate
 from services.api.tokens import Caller
 from services.errors import NotificationInvalid
 from services.notifications.addresses import AddressBook
-from services.notifications.admin import RecipientIn, add_recipient, list_recipients, recipient_view
 from services.notifications.dispatch import AlertNotice, Operators, plan_alert
-from services.notifications.outbox import Outgoing, deliver, enqueue
+from services.notifications.outbox import Outgoing, SqlOutbox, deliver, enqueue
+from services.notifications.recipients import RecipientIn, add_recipient, list_recipients, recipient_view
 from services.notifications.signing_keys import RecipientKeys
 from services.notifications.ssrf import SsrfGuard
 from services.notifications.webhooks import JsonPoster, WebhookChannel, WebhookConfig, verify_signature
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import NotificationRecipient
 from tests.support.webhook_receiver import SECRET, local_allow, webhook_receiver
 
@@ -31,7 +31,7 @@ CONFIG = WebhookConfig(timeout_s=2, retries=0, backoff_s=0, max_redirects=0)
 
 def channel(database_url: str, fallback: str | None = SECRET) -> WebhookChannel:
     poster = JsonPoster(SsrfGuard.from_setting(local_allow()), CONFIG)
-    return WebhookChannel(poster, keys=RecipientKeys(database_url, fallback=fallback))
+    return WebhookChannel(poster, keys=RecipientKeys(session_factory(database_url), fallback=fallback))
 
 
 def webhook_recipient(database_url: str, url: str, account: str = "acme") -> NotificationRecipient:
@@ -71,11 +71,11 @@ def test_a_recipients_delivery_is_signed_with_its_own_secret_not_the_global_one(
         theirs = webhook_recipient(database_url, other.url())
         ids = alert_to(database_url, "a-1")
         report = deliver(
-            database_url,
-            ids,
+            outbox=SqlOutbox(session_factory(database_url)),
+            ids=ids,
             channels={"webhook": channel(database_url)},
             lease=LEASE,
-            addresses=AddressBook(database_url),
+            addresses=AddressBook(session_factory(database_url)),
         )
     assert len(report.sent) == 2
     [request] = receiver.requests
@@ -99,20 +99,20 @@ def test_a_recipient_saved_without_a_secret_falls_back_to_the_global_one_or_is_r
             session.add(row)
         ids = alert_to(database_url, "a-2")
         sent = deliver(
-            database_url,
-            ids,
+            outbox=SqlOutbox(session_factory(database_url)),
+            ids=ids,
             channels={"webhook": channel(database_url)},
             lease=LEASE,
-            addresses=AddressBook(database_url),
+            addresses=AddressBook(session_factory(database_url)),
         )
         assert sent.sent == ids and receiver.requests[0].signature_ok
         refused = alert_to(database_url, "a-3")
         unsigned = deliver(
-            database_url,
-            refused,
+            outbox=SqlOutbox(session_factory(database_url)),
+            ids=refused,
             channels={"webhook": channel(database_url, fallback=None)},
             lease=LEASE,
-            addresses=AddressBook(database_url),
+            addresses=AddressBook(session_factory(database_url)),
         )
     assert list(unsigned.refused) == refused and "TICKWORK_WEBHOOK_SECRET" in unsigned.refused[refused[0]]
     assert len(receiver.requests) == 1
@@ -125,15 +125,20 @@ def test_a_requested_event_says_who_asked_inside_the_signed_body(database_url):
         item = Outgoing("m-9:webhook:x", "webhook", url, "alert.raised", payload)
         with session_scope(database_url) as session:
             ids = enqueue(session=session, items=[item], now=NOW)
-        deliver(database_url, ids, channels={"webhook": channel(database_url)}, lease=LEASE)
+        deliver(
+            outbox=SqlOutbox(session_factory(database_url)),
+            ids=ids,
+            channels={"webhook": channel(database_url)},
+            lease=LEASE,
+        )
         webhook_recipient(database_url, url)
         alert_ids = alert_to(database_url, "a-4", requested_by="token:def (ops)")
         deliver(
-            database_url,
-            alert_ids,
+            outbox=SqlOutbox(session_factory(database_url)),
+            ids=alert_ids,
             channels={"webhook": channel(database_url)},
             lease=LEASE,
-            addresses=AddressBook(database_url),
+            addresses=AddressBook(session_factory(database_url)),
         )
     callback, alert = (json.loads(request.body) for request in receiver.requests)
     assert receiver.requests[0].signature_ok  # webhook_callback's URL has no row: the documented fallback
@@ -156,6 +161,6 @@ def test_without_keys_nothing_changes_for_a_channel_with_its_own_secret(database
         assert poster.post(receiver.url(), {"event": "x"}).startswith("200")
     assert receiver.requests[0].signature_ok
     with pytest.raises(NotificationInvalid):
-        RecipientKeys("sqlite://", fallback=None).secret_for(
+        RecipientKeys(session_factory("sqlite://"), fallback=None).secret_for(
             type("Row", (), {"payload": {"to": {"task_arg": "url"}}})()  # type: ignore[arg-type]
         )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import Field
 
 from services.api.access import refusal_for, scope_for_actor, with_requester
-from services.api.deps import Canceller, Client, Config, Creator, Db, Reader, Submitter
+from services.api.deps import Canceller, Client, Config, Creator, Db, Reader, Sessions, Submitter
 from services.api.lookups import text_id
 from services.api.schemas import (
     Cancelled,
@@ -33,8 +33,7 @@ from services.engine.client import TickworkClient
 from services.engine.ledger import tasks as ledger
 from services.engine.ledger.states import WAITING, TaskState
 from services.engine.workers import list_workers, worker_status
-from services.settings import Settings
-from services.storage.db import as_utc
+from services.storage.db import SessionFactory, as_utc
 from services.storage.models import Task
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -97,7 +96,7 @@ def create_task(
     response: Response,
     db: Db,
     client: Client,
-    config: Config,
+    sessions: Sessions,
     caller: Submitter,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskCreated:
@@ -107,7 +106,7 @@ def create_task(
     refused = refusal_for(caller, frozenset({scope_for_actor(body.actor)}), token_given=True)
     if refused is not None:
         raise refused
-    return _submitted(with_requester(body, caller), response, client, config, caller, idempotency_key)
+    return _submitted(with_requester(body, caller), response, client, sessions, caller, idempotency_key)
 
 
 @router.get("/active", response_model=list[TaskSummary])
@@ -164,7 +163,7 @@ def _shortcut(actor: str, model: type[Submission], doc: str) -> Any:
         body: model,  # type: ignore[valid-type]
         response: Response,
         client: Client,
-        config: Config,
+        sessions: Sessions,
         caller: Creator,
         idempotency_key: IdempotencyKey = None,
     ) -> TaskCreated:
@@ -173,7 +172,7 @@ def _shortcut(actor: str, model: type[Submission], doc: str) -> Any:
         request = TaskCreate(
             actor=actor, parameters=parameters, priority=given.priority, scheduled_for=given.scheduled_for
         )
-        return _submitted(request, response, client, config, caller, idempotency_key)
+        return _submitted(request, response, client, sessions, caller, idempotency_key)
 
     # The module postpones annotations, so `body: model` would be resolved later, by name, to the
     # loop's last model: give FastAPI the class itself.
@@ -226,9 +225,14 @@ def cancel(task_id: str, config: Config, _: Canceller) -> Cancelled:
 
 
 def _submitted(
-    request: TaskCreate, response: Response, client: TickworkClient, config: Settings, caller: Caller, key: str | None
+    request: TaskCreate,
+    response: Response,
+    client: TickworkClient,
+    sessions: SessionFactory,
+    caller: Caller,
+    key: str | None,
 ) -> TaskCreated:
-    result = submit(request, client=client, database_url=config.database_url, caller=caller, idempotency_key=key)
+    result = submit(request, client=client, session_factory=sessions, caller=caller, idempotency_key=key)
     if result.replayed:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
