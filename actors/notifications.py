@@ -91,8 +91,8 @@ def send_email(
     to: list[str],
     subject: str,
     template: str,
-    context: dict[str, Any] | None = None,
-    attachments: list[str] | None = None,
+    context: dict[str, Any],
+    attachments: list[str],
 ) -> str:
     """One email per recipient, from `templates/<template>.txt|.html`, attachments from the reports
     folder. Idempotent: outbox key "<message id>:email:<address>"."""
@@ -142,7 +142,7 @@ def send_alert(
 
 
 @contract_actor
-def webhook_callback(url: str, event: str, data: dict[str, Any] | None = None) -> str:
+def webhook_callback(url: str, event: str, data: dict[str, Any]) -> str:
     """POSTs the signed event through the SSRF guard. Idempotent: outbox key
     "<message id>:webhook:<redacted url>"; the receiver also gets the same X-Tickwork-Delivery on
     every try. The outbox keeps the URL redacted; the message (and the ledger's copy) holds it."""
@@ -164,11 +164,11 @@ def webhook_callback(url: str, event: str, data: dict[str, Any] | None = None) -
 
 
 @contract_actor
-def generate_digest(account_id: int | None = None, account: str | None = None, day: str | None = None) -> str:
+def generate_digest(account: str | None = None, day: date | None = None) -> str:
     """Each account's digest of the day (or one account's), and the operators'. Idempotent: one
-    outbox row per account, day and recipient. (`account_id` is refused by the contract.)"""
+    outbox row per account, day and recipient."""
     now = datetime.now(UTC)
-    the_day = date.fromisoformat(day) if day else now.date()
+    the_day = day or now.date()
     with session_scope(settings.database_url) as session:
         ids = plan_digests(
             session=session,
