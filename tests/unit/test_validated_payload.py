@@ -32,7 +32,9 @@ CONTRACT = Contract([ActorSpec("count_days", "refresh", DayAndCount, retry_overr
 
 @pytest.fixture
 def broker():
-    stub = StubBroker(middleware=[PayloadValidation(contract=CONTRACT), AgeLimit(), TimeLimit(), RetryPolicyMiddleware()])
+    stub = StubBroker(
+        middleware=[PayloadValidation(contract=CONTRACT), AgeLimit(), TimeLimit(), RetryPolicyMiddleware()]
+    )
     stub.emit_after("process_boot")
     dramatiq.set_broker(stub)
     yield stub
