@@ -16,6 +16,7 @@ from services.maintenance.cleanup import default_policies
 from services.maintenance.optimize import optimize_database as optimize
 from services.reports.figures import Kind
 from services.reports.generate import generate_reports as write_reports
+from services.storage.db import session_factory
 
 
 @contract_actor
@@ -77,7 +78,7 @@ def generate_reports(period: Kind = "daily", portfolio_id: int | None = None, as
     1800 s; 3 retries, exponential from 60 s); an unknown portfolio is not retried. Idempotent: a report
     is keyed by portfolio, period kind and period start, and a re-run overwrites its files and row."""
     run = write_reports(
-        settings.database_url,
+        session_factory=session_factory(settings.database_url),
         kind=period,
         as_of=as_of,
         portfolio_ids=None if portfolio_id is None else [portfolio_id],

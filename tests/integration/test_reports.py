@@ -17,7 +17,7 @@ from sqlmodel import func, select
 
 from services.notifications.email import attachment_path
 from services.reports.generate import generate_reports
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import (
     CashFlow,
     DailyBar,
@@ -281,7 +281,7 @@ def test_weekly_report_of_a_seeded_portfolio_has_the_right_figures(database_url,
     pid = seed(database_url)
     folder = tmp_path / "reports"
     run = generate_reports(
-        database_url,
+        session_factory=session_factory(database_url),
         kind="weekly",
         as_of=None,  # by default a weekly report covers the week that has ended
         portfolio_ids=None,
@@ -320,10 +320,15 @@ def test_daily_and_monthly_reports_of_the_same_portfolio(database_url, tmp_path)
     seed(database_url)
     folder = tmp_path / "reports"
     generate_reports(
-        database_url, kind="daily", as_of=date(2026, 11, 18), portfolio_ids=None, reports_dir=folder, now=utc(30, 12)
+        session_factory=session_factory(database_url),
+        kind="daily",
+        as_of=date(2026, 11, 18),
+        portfolio_ids=None,
+        reports_dir=folder,
+        now=utc(30, 12),
     )
     generate_reports(
-        database_url,
+        session_factory=session_factory(database_url),
         kind="monthly",
         as_of=date(2026, 11, 15),
         portfolio_ids=None,
@@ -371,7 +376,14 @@ def test_daily_and_monthly_reports_of_the_same_portfolio(database_url, tmp_path)
 def test_todays_report_uses_the_current_valuation_before_the_snapshot(database_url, tmp_path):
     seed(database_url)
     folder = tmp_path / "reports"
-    generate_reports(database_url, kind="daily", as_of=None, portfolio_ids=None, reports_dir=folder, now=utc(25, 22))
+    generate_reports(
+        session_factory=session_factory(database_url),
+        kind="daily",
+        as_of=None,
+        portfolio_ids=None,
+        reports_dir=folder,
+        now=utc(25, 22),
+    )
     [record] = catalog(database_url)
     figures, positions, days = blocks((folder / record.csv_path).read_text())
     assert record.period_start == date(2026, 11, 25)
@@ -388,7 +400,12 @@ def test_a_rerun_overwrites_the_files_and_the_catalog_row(database_url, tmp_path
     pid = seed(database_url)
     folder = tmp_path / "reports"
     first = generate_reports(
-        database_url, kind="weekly", as_of=date(2026, 11, 18), portfolio_ids=[pid], reports_dir=folder, now=utc(23, 12)
+        session_factory=session_factory(database_url),
+        kind="weekly",
+        as_of=date(2026, 11, 18),
+        portfolio_ids=[pid],
+        reports_dir=folder,
+        now=utc(23, 12),
     )
     with session_scope(database_url) as session:  # a late trade changes the week
         instrument = session.exec(select(Instrument).where(Instrument.symbol == "AAPL")).one()
@@ -404,7 +421,12 @@ def test_a_rerun_overwrites_the_files_and_the_catalog_row(database_url, tmp_path
             )
         )
     second = generate_reports(
-        database_url, kind="weekly", as_of=date(2026, 11, 22), portfolio_ids=[pid], reports_dir=folder, now=utc(23, 13)
+        session_factory=session_factory(database_url),
+        kind="weekly",
+        as_of=date(2026, 11, 22),
+        portfolio_ids=[pid],
+        reports_dir=folder,
+        now=utc(23, 13),
     )
     [record] = catalog(database_url)
     assert first.written[0].report_id == second.written[0].report_id == record.id
