@@ -29,7 +29,7 @@ from services.errors import MessageRejected, PortfolioNotFound, PublishFailed, T
 from services.notifications.admin import PreferenceInvalid, RecipientNotFound, RuleNotFound
 from services.scheduling.store import JobNotFound
 from services.settings import Settings
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 
 log = logging.getLogger("tickwork.api")
 
@@ -55,7 +55,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.client = TickworkClient(settings=settings, ledger_url=settings.database_url)
+        app.state.client = TickworkClient(settings=settings, ledger=app.state.sessions)
         yield
         app.state.client.close()
 
@@ -69,6 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
+    # The one place the API turns DATABASE_URL into sessions for the use cases (and the client's ledger).
+    app.state.sessions = session_factory(settings.database_url)
     routers = (tasks, jobs, dead_letters, queues, market, reports, notifications)
     for router in (module.router for module in routers):
         app.include_router(router)

@@ -1,4 +1,5 @@
-"""What every route depends on: the settings, the client, a database session, and the caller."""
+"""What every route depends on: the settings, the client, a database session (or the sessions, for a
+use case that needs several transactions), and the caller."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlmodel import Session
 from services.api.tokens import Caller, InvalidToken, Scope, authenticate
 from services.engine.client import TickworkClient
 from services.settings import Settings
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory, session_scope
 
 bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer tw_<id>_<secret>` (`tickwork tokens create`)")
 
@@ -25,6 +26,11 @@ def settings(request: Request) -> Settings:
 def client(request: Request) -> TickworkClient:
     tickwork: TickworkClient = request.app.state.client
     return tickwork
+
+
+def sessions(request: Request) -> SessionFactory:
+    factory: SessionFactory = request.app.state.sessions
+    return factory
 
 
 def session(config: Annotated[Settings, Depends(settings)]) -> Iterator[Session]:
@@ -60,6 +66,7 @@ def require(scope: Scope) -> Callable[..., Caller]:
 
 
 Db = Annotated[Session, Depends(session)]
+Sessions = Annotated[SessionFactory, Depends(sessions)]
 Client = Annotated[TickworkClient, Depends(client)]
 Config = Annotated[Settings, Depends(settings)]
 Reader = Annotated[Caller, Depends(require(Scope.READ))]

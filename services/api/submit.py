@@ -17,7 +17,7 @@ from services.api.tokens import Caller
 from services.engine.client import TickworkClient
 from services.engine.ledger.states import TaskState
 from services.errors import MessageRejected, PublishFailed, TickworkError
-from services.storage.db import as_utc, session_scope
+from services.storage.db import SessionFactory, as_utc
 from services.storage.models import IdempotencyKey
 
 MAX_SCHEDULE_AHEAD = timedelta(days=30)
@@ -39,14 +39,19 @@ class Submitted:
 
 
 def submit(
-    request: TaskCreate, *, client: TickworkClient, database_url: str, caller: Caller, idempotency_key: str | None
+    request: TaskCreate,
+    *,
+    client: TickworkClient,
+    session_factory: SessionFactory,
+    caller: Caller,
+    idempotency_key: str | None,
 ) -> Submitted:
     now = datetime.now(UTC)
     delay_s = _delay(request.scheduled_for, now)
     fingerprint = hashlib.sha256(json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
     task_id = str(uuid.uuid4())
     if idempotency_key:
-        earlier = _claim_key(database_url, idempotency_key, caller.token_id, fingerprint, task_id, now)
+        earlier = _claim_key(session_factory, idempotency_key, caller.token_id, fingerprint, task_id, now)
         if earlier is not None:
             return Submitted(TaskCreated.model_validate(earlier), replayed=True)
     try:
@@ -60,7 +65,7 @@ def submit(
         )
     except (PublishFailed, MessageRejected):  # nothing was sent: the key may be used again
         if idempotency_key:
-            with session_scope(database_url) as session:
+            with session_factory() as session:
                 _forget_key(session, idempotency_key, caller.token_id)
         raise
     created = TaskCreated(
@@ -73,7 +78,7 @@ def submit(
         scheduled_for=request.scheduled_for if delay_s else None,
     )
     if idempotency_key:
-        with session_scope(database_url) as session:
+        with session_factory() as session:
             row = session.get(IdempotencyKey, (idempotency_key, caller.token_id))
             if row is not None:
                 row.response = created.model_dump(mode="json")
@@ -91,12 +96,12 @@ def _delay(scheduled_for: datetime | None, now: datetime) -> float | None:
 
 
 def _claim_key(
-    database_url: str, key: str, token_id: str, fingerprint: str, task_id: str, now: datetime
+    session_factory: SessionFactory, key: str, token_id: str, fingerprint: str, task_id: str, now: datetime
 ) -> dict[str, Any] | None:
     """Record the key for this request; returns the earlier answer when the same request was made."""
     for _ in range(2):  # a second try when the first use failed and let go of the key meanwhile
         try:
-            with session_scope(database_url) as session:
+            with session_factory() as session:
                 session.add(
                     IdempotencyKey(
                         key=key, token_id=token_id, request_sha256=fingerprint, task_id=task_id, created_at=now
@@ -104,14 +109,14 @@ def _claim_key(
                 )
             return None
         except IntegrityError:
-            with session_scope(database_url) as session:
+            with session_factory() as session:
                 row = session.get(IdempotencyKey, (key, token_id))
             if row is None:
                 continue
             if row.request_sha256 != fingerprint:
                 raise IdempotencyConflict("this Idempotency-Key was already used for a different request") from None
             if not row.response and now - as_utc(row.created_at) > ABANDONED:
-                with session_scope(database_url) as session:  # its request died half-way: take it over
+                with session_factory() as session:  # its request died half-way: take it over
                     _forget_key(session, key, token_id)
                 continue
             if not row.response:

@@ -11,9 +11,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from services.api.deps import Config, Db, Reader
-from services.reports.catalog import ReportNotFound, get_report, list_reports, report_file
+from services.reports.catalog import Report, ReportNotFound, get_report, list_reports, report_file
 from services.storage.db import as_utc
-from services.storage.models import Report
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 MEDIA_TYPES = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8"}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from services.api.deps import Canceller, Client, Config, Creator, Db, Reader
+from services.api.deps import Canceller, Client, Config, Creator, Db, Reader, Sessions
 from services.api.schemas import (
     Cancelled,
     Submission,
@@ -24,13 +24,13 @@ from services.api.submit import submit
 from services.api.tokens import Caller
 from services.contract.fields import Id
 from services.contract.refresh import CreatePortfolioSnapshot, FetchAssetInfo, FetchMarketData
-from services.engine.cancellation import cancel_task
+from services.engine.cancellation import RabbitBroadcast, cancel_task
 from services.engine.client import TickworkClient
 from services.engine.ledger import tasks as ledger
 from services.engine.ledger.states import WAITING, TaskState
+from services.engine.ledger.tasks import Task
 from services.engine.workers import list_workers, worker_status
-from services.settings import Settings
-from services.storage.models import Task
+from services.storage.db import SessionFactory
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 IdempotencyKey = Annotated[
@@ -79,14 +79,13 @@ def list_tasks(
 def create_task(
     body: TaskCreate,
     response: Response,
-    db: Db,
     client: Client,
-    config: Config,
+    sessions: Sessions,
     caller: Creator,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskCreated:
     """Submit a task for any actor of the contract; its parameters are checked against the actor's schema."""
-    return _submitted(body, response, client, config, caller, idempotency_key)
+    return _submitted(body, response, client, sessions, caller, idempotency_key)
 
 
 @router.get("/active", response_model=list[TaskSummary])
@@ -143,7 +142,7 @@ def _shortcut(actor: str, model: type[Submission], doc: str) -> Any:
         body: model,  # type: ignore[valid-type]
         response: Response,
         client: Client,
-        config: Config,
+        sessions: Sessions,
         caller: Creator,
         idempotency_key: IdempotencyKey = None,
     ) -> TaskCreated:
@@ -152,7 +151,7 @@ def _shortcut(actor: str, model: type[Submission], doc: str) -> Any:
         request = TaskCreate(
             actor=actor, parameters=parameters, priority=given.priority, scheduled_for=given.scheduled_for
         )
-        return _submitted(request, response, client, config, caller, idempotency_key)
+        return _submitted(request, response, client, sessions, caller, idempotency_key)
 
     # The module postpones annotations, so `body: model` would be resolved later, by name, to the
     # loop's last model: give FastAPI the class itself.
@@ -195,18 +194,23 @@ def task_logs(task_id: str, db: Db, _: Reader) -> TaskLogs:
 
 
 @router.delete("/{task_id}", response_model=Cancelled)
-def cancel(task_id: str, config: Config, _: Canceller) -> Cancelled:
+def cancel(task_id: str, sessions: Sessions, config: Config, _: Canceller) -> Cancelled:
     """Cancel a pending task (skipped when delivered) or a running one (interrupted); 409 if it finished."""
-    task = cancel_task(task_id, database_url=config.database_url, rabbitmq_url=config.rabbitmq_url)
+    task = cancel_task(task_id, session_factory=sessions, broadcast=RabbitBroadcast(rabbitmq_url=config.rabbitmq_url))
     running = task.state == TaskState.RUNNING.value
     detail = "its worker interrupts it" if running else "its message is skipped when delivered"
     return Cancelled(task_id=task_id, status=TaskState(task.state), detail=detail)
 
 
 def _submitted(
-    request: TaskCreate, response: Response, client: TickworkClient, config: Settings, caller: Caller, key: str | None
+    request: TaskCreate,
+    response: Response,
+    client: TickworkClient,
+    sessions: SessionFactory,
+    caller: Caller,
+    key: str | None,
 ) -> TaskCreated:
-    result = submit(request, client=client, database_url=config.database_url, caller=caller, idempotency_key=key)
+    result = submit(request, client=client, session_factory=sessions, caller=caller, idempotency_key=key)
     if result.replayed:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
