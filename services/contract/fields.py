@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, Field, StringConstraints, WrapValidator
+from pydantic import AnyHttpUrl, Field, PlainSerializer, StringConstraints, WrapValidator
 
 # Tickers as the platform writes them: AAPL, BRK.B, BTC-USD, EURUSD=X, ^GSPC.
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9^][A-Za-z0-9.\-=^/]{0,31}$")]
@@ -19,4 +19,4 @@ def _as_sent(value: Any, handler: Any) -> Any:
 
 
 # An http(s) URL, as text: the actor receives the sender's string, not a normalised pydantic Url.
-UrlAsSent = Annotated[AnyHttpUrl, WrapValidator(_as_sent)]
+UrlAsSent = Annotated[AnyHttpUrl, WrapValidator(_as_sent), PlainSerializer(str, return_type=str)]
