@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import inspect
 
-import dramatiq
 import pytest
 from pydantic_core import PydanticUndefined
 
-import actors  # noqa: F401  (registers every implemented actor)
+from actors import broker  # registers every implemented actor (other tests may swap the global broker)
 from services.contract import CONTRACT
 
 
 def _implemented() -> list[str]:
-    declared = set(dramatiq.get_broker().get_declared_actors())
+    declared = set(broker.get_declared_actors())
     return sorted(spec.name for spec in CONTRACT if spec.name in declared)
 
 
@@ -28,7 +27,7 @@ def test_actor_signature_equals_its_payload_fields(name):
     # Given the actor function and the fields its payload passes it
     spec = CONTRACT.get(name)
     fields = spec.payload.model_fields
-    parameters = inspect.signature(dramatiq.get_broker().get_actor(name).fn).parameters
+    parameters = inspect.signature(broker.get_actor(name).fn).parameters
 
     # Then the parameter names are the fields, in order, and the defaults agree
     assert list(parameters) == list(spec.arguments)
