@@ -63,16 +63,15 @@ def cleanup_old_data(kinds: list[str] | None = None, dry_run: bool = False) -> s
 
 
 @contract_actor
-def generate_reports(period: Kind = "daily", portfolio_id: int | None = None, as_of: date | str | None = None) -> str:
+def generate_reports(period: Kind = "daily", portfolio_id: int | None = None, as_of: date | None = None) -> str:
     """Daily, weekly or monthly performance reports (HTML and CSV) per portfolio, into
     TICKWORK_REPORTS_DIR, with their catalog rows. Failure policy: the reports class (time limit
     1800 s; 3 retries, exponential from 60 s); an unknown portfolio is not retried. Idempotent: a report
     is keyed by portfolio, period kind and period start, and a re-run overwrites its files and row."""
     run = write_reports(
-        engine=make_engine(settings.database_url),
+        session_factory=session_factory(settings.database_url),
         kind=period,
-        # Messages carry dates as ISO strings (JSON has no date type); validation has checked them.
-        as_of=date.fromisoformat(as_of) if isinstance(as_of, str) else as_of,
+        as_of=as_of,
         portfolio_ids=None if portfolio_id is None else [portfolio_id],
         reports_dir=Path(settings.tickwork_reports_dir),
         reporter=reporter(),

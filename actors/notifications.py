@@ -63,8 +63,8 @@ def send_email(
     to: list[str],
     subject: str,
     template: str,
-    context: dict[str, Any] | None = None,
-    attachments: list[str] | None = None,
+    context: dict[str, Any],
+    attachments: list[str],
 ) -> str:
     """One email per recipient, from `templates/<template>.txt|.html`, attachments from the reports
     folder. Idempotent: outbox key "<message id>:email:<address>"."""
@@ -110,7 +110,7 @@ def send_alert(
 
 
 @contract_actor
-def webhook_callback(url: str, event: str, data: dict[str, Any] | None = None, requested_by: str | None = None) -> str:
+def webhook_callback(url: str, event: str, data: dict[str, Any], requested_by: str | None = None) -> str:
     """POSTs the signed event through the SSRF guard; the signed body says who asked for it
     (`requested_by`): Tickwork signs it but did not produce it. Idempotent: outbox key
     "<message id>:webhook:<redacted url>"; the receiver also gets the same X-Tickwork-Delivery on
@@ -127,12 +127,11 @@ def webhook_callback(url: str, event: str, data: dict[str, Any] | None = None, r
 
 
 @contract_actor
-def generate_digest(account_id: int | None = None, account: str | None = None, day: str | None = None) -> str:
+def generate_digest(account: str | None = None, day: date | None = None) -> str:
     """Each account's digest of the day (or one account's), and the operators'. Idempotent: one
     outbox row per account, day and recipient. (`account_id` is refused by the contract.)"""
     return send_digests(
-        # Messages carry dates as ISO strings (JSON has no date type); validation has checked them.
-        day=date.fromisoformat(day) if day else None,
+        day=day,
         account=account,
         message_id=message_id(),
         operators=operators(),

@@ -26,6 +26,7 @@ from services.errors import SettingsError
 from services.scheduling.jobs import Job
 from services.scheduling.scheduler import Scheduler
 from services.settings import Settings, get_settings
+from services.storage.db import session_factory
 from services.storage.migrate import is_current
 
 log = logging.getLogger("tickwork.scheduler")
@@ -67,9 +68,10 @@ def run_scheduler(settings: Settings | None = None, stop: threading.Event | None
     from services.market_data.freshness_metrics import PriceFreshnessCollector
     from services.scheduling.metrics import SchedulerMetrics
 
+    sessions = session_factory(settings.database_url)
     metrics = SchedulerMetrics()
     metrics.registry.register(
-        PriceFreshnessCollector(database_url=settings.database_url, max_age_s=settings.tickwork_price_max_age_seconds)
+        PriceFreshnessCollector(session_factory=sessions, max_age_s=settings.tickwork_price_max_age_seconds)
     )
     if settings.tickwork_scheduler_metrics_port:
         try:
@@ -86,10 +88,10 @@ def run_scheduler(settings: Settings | None = None, stop: threading.Event | None
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with TickworkClient(settings=settings, ledger_url=settings.database_url) as client:
+    with TickworkClient(settings=settings, ledger=sessions) as client:
         scheduler = Scheduler(
             active,
-            database_url=settings.database_url,
+            session_factory=sessions,
             send=client.send_many,
             scheduler_id=f"{socket.gethostname()}:{os.getpid()}",
             metrics=metrics,

@@ -29,7 +29,7 @@ from services.engine.client import TickworkClient
 from services.market_data.bars import upsert_bars
 from services.market_data.providers.base import Bar
 from services.settings import Settings
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import Instrument, Task
 
 TICKWORK = str(Path(DRAMATIQ).with_name("tickwork"))
@@ -122,7 +122,7 @@ def bench_refresh(url: str, folder: Path, *, yahoo: int, stooq: int, crypto: int
         _wait_answers(f"{sandbox_url}/_sandbox/health", sandbox)
         requests.delete(f"{sandbox_url}/_sandbox/stats", timeout=5)
         settings = Settings(database_url=url, rabbitmq_url=RABBITMQ_URL)
-        with TickworkClient(settings=settings, ledger_url=url) as client:
+        with TickworkClient(settings=settings, ledger=session_factory(url)) as client:
             started = time.perf_counter()
             sent = client.send("refresh_all_prices", {})
         task = _wait_final(url, sent.message_id, workers)

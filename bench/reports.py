@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 
 from bench.database import throwaway_database
 from services.reports.generate import generate_reports
-from services.storage.db import make_engine
+from services.storage.db import make_engine, session_factory
 from services.storage.models import CashFlow, Instrument, Portfolio, PortfolioSnapshot, Trade
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)  # the 1st: the default monthly report is November's
@@ -115,7 +115,7 @@ def main() -> None:
         fill(url, args.portfolios, args.trades)
         started = time.perf_counter()
         run = generate_reports(
-            engine=make_engine(url),
+            session_factory=session_factory(url),
             kind="monthly",
             as_of=None,
             portfolio_ids=None,

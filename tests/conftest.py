@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from services.storage.db import session_factory
 from services.storage.migrate import upgrade
 from tests.support.databases import throwaway_database
 from tests.support.rabbit import Rabbit, create_vhost, delete_vhost, have_rabbitmqctl
@@ -154,7 +155,7 @@ def client(rabbit_url: str, rabbit: Rabbit, database_url: str) -> Iterator[objec
     from services.settings import Settings
 
     settings = Settings(rabbitmq_url=rabbit_url, database_url=database_url)
-    with TickworkClient(settings=settings, url=rabbit_url, ledger_url=database_url) as tickwork:
+    with TickworkClient(settings=settings, url=rabbit_url, ledger=session_factory(database_url)) as tickwork:
         yield tickwork
 
 

@@ -29,6 +29,7 @@ from services.engine.ledger.writer import LedgerWriter
 from services.engine.priority import Priority
 from services.engine.workers import this_worker_id
 from services.errors import TaskCancelled
+from services.storage.db import make_engine
 from services.storage.migrate import is_current
 
 log = logging.getLogger("tickwork.ledger")
@@ -136,7 +137,7 @@ class TaskLedger(Middleware):
             raise SystemExit(2)
         self.worker_id = this_worker_id()
         self.writer = LedgerWriter(
-            self.database_url,
+            make_engine(self.database_url),
             flush_interval_s=self.flush_interval_s,
             log_limits=self.log_limits,
             before_write=self.before_write,

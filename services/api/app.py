@@ -51,7 +51,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.client = TickworkClient(settings=settings, ledger_url=settings.database_url)
+        app.state.client = TickworkClient(settings=settings, ledger=app.state.sessions)
         yield
         app.state.client.close()
 
@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
+    # The one place the API turns DATABASE_URL into sessions for the use cases (and the client's ledger).
     app.state.sessions = session_factory(settings.database_url)
     routers = (tasks, jobs, dead_letters, queues, market, reports, notifications)
     for router in (module.router for module in routers):

@@ -4,23 +4,20 @@ instruments and portfolios (idempotent), a first price refresh, and each demo po
 
 from __future__ import annotations
 
-from sqlmodel import col, select
-
 from services.engine.client import TickworkClient
 from services.errors import TickworkError
-from services.portfolio.seed import seed_demo
+from services.portfolio.seed import seed_demo_portfolios
 from services.settings import Settings
-from services.storage.db import session_scope
-from services.storage.models import Portfolio
+from services.storage.db import session_factory
 
 
 def start_demo(settings: Settings) -> str:
     """Seed what is missing and send the first refreshes; returns what it did."""
-    with session_scope(settings.database_url) as session:
-        seeded = seed_demo(session=session).summary()
-        portfolio_ids = [i for i in session.exec(select(Portfolio.id).order_by(col(Portfolio.id))) if i is not None]
+    sessions = session_factory(settings.database_url)
+    report, portfolio_ids = seed_demo_portfolios(session_factory=sessions)
+    seeded = report.summary()
     try:
-        with TickworkClient(settings=settings, ledger_url=settings.database_url) as client:
+        with TickworkClient(settings=settings, ledger=sessions) as client:
             client.send("refresh_all_prices", {})
             client.send("refresh_benchmark", {"benchmark": "SPY"})
             for portfolio_id in portfolio_ids:

@@ -11,8 +11,9 @@ from dataclasses import asdict
 import click
 
 from services.cli.output import emit, emit_one
-from services.cli.settings import Failure, settings_or_exit
+from services.cli.settings import Failure, sessions, settings_or_exit
 from services.errors import TickworkError
+from services.storage.db import SessionFactory
 
 
 @click.command()
@@ -37,11 +38,9 @@ def jobs() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def jobs_list(as_json: bool) -> None:
     """Every job with its schedule, state, next run, last run and last success."""
-    from services.scheduling.store import list_jobs
-    from services.storage.db import session_scope
+    from services.scheduling.control import list_job_statuses
 
-    with session_scope(settings_or_exit().database_url) as session:
-        rows = [asdict(status) for status in list_jobs(session=session)]
+    rows = [asdict(status) for status in list_job_statuses(session_factory=sessions())]
     if not rows and not as_json:
         click.echo("(no jobs yet: they are recorded when the scheduler first starts)")
         return
@@ -53,18 +52,22 @@ def jobs_list(as_json: bool) -> None:
 @click.argument("name")
 def jobs_pause(name: str) -> None:
     """Stop sending NAME's runs (from the next tick, on every scheduler)."""
-    from services.scheduling.control import pause_job
+    from services.scheduling.control import toggle_job
 
-    _control(lambda url: pause_job(url, name, by=_operator()), f"job {name} paused")
+    _control(
+        lambda factory: toggle_job(name, session_factory=factory, by=_operator(), paused=True), f"job {name} paused"
+    )
 
 
 @jobs.command("resume")
 @click.argument("name")
 def jobs_resume(name: str) -> None:
     """Send NAME's runs again, from its next tick."""
-    from services.scheduling.control import resume_job
+    from services.scheduling.control import toggle_job
 
-    _control(lambda url: resume_job(url, name, by=_operator()), f"job {name} resumed")
+    _control(
+        lambda factory: toggle_job(name, session_factory=factory, by=_operator(), paused=False), f"job {name} resumed"
+    )
 
 
 @jobs.command("trigger")
@@ -76,18 +79,19 @@ def jobs_trigger(name: str, as_json: bool) -> None:
     from services.scheduling.control import trigger_job
 
     settings = settings_or_exit()
-    with TickworkClient(settings=settings, ledger_url=settings.database_url) as client:
+    factory = sessions(settings)
+    with TickworkClient(settings=settings, ledger=factory) as client:
         try:
-            sent = trigger_job(settings.database_url, client, name, by=_operator())
+            sent = trigger_job(name, session_factory=factory, client=client, by=_operator())
         except TickworkError as error:
             raise Failure(str(error)) from None
     emit_one({"job": name, "message_id": sent.message_id, "actor": sent.actor, "queue": sent.queue}, as_json=as_json)
 
 
-def _control(action: Callable[[str], object], done: str) -> None:
-    url = settings_or_exit().database_url
+def _control(action: Callable[[SessionFactory], object], done: str) -> None:
+    factory = sessions()
     try:
-        action(url)
+        action(factory)
     except TickworkError as error:
         raise Failure(str(error)) from None
     click.echo(done)

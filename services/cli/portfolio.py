@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from services.cli.settings import Failure, settings_or_exit
+from services.cli.settings import Failure, sessions, settings_or_exit
 from services.errors import TickworkError
 
 
@@ -12,15 +12,13 @@ from services.errors import TickworkError
 def seed_demo() -> None:
     """Create the demo instruments and portfolios in DATABASE_URL (migrated first); a second run
     changes nothing. Prices come from the next price refresh."""
-    from services.portfolio.seed import seed_demo as seed
-    from services.storage.db import session_scope
+    from services.portfolio.seed import seed_demo_portfolios
     from services.storage.migrate import upgrade
 
-    url = settings_or_exit().database_url
+    settings = settings_or_exit()
     try:
-        upgrade(url)
-        with session_scope(url) as session:
-            report = seed(session=session)
+        upgrade(settings.database_url)
+        report, _ = seed_demo_portfolios(session_factory=sessions(settings))
     except TickworkError as error:
         raise Failure(str(error)) from None
     click.echo(report.summary())

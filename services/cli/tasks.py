@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from services.cli.output import emit, emit_one
-from services.cli.settings import Failure, settings_or_exit
+from services.cli.settings import Failure, sessions, settings_or_exit
 from services.engine.ledger import tasks as ledger
 from services.engine.ledger.states import TaskState
 from services.errors import TickworkError
-from services.storage.db import session_scope
+from services.storage.db import in_one_transaction
 
 TASK_COLUMNS = ("message_id", "actor", "queue", "state", "attempts", "progress", "created_at", "finished_at")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -35,9 +35,8 @@ def list_tasks(
     """Tasks, newest first."""
     since = datetime.now(UTC) - timedelta(minutes=since_minutes) if since_minutes else None
     where = ledger.TaskFilter(states=states, actor=actor, queue=queue, since=since)
-    with session_scope(settings_or_exit().database_url) as session:
-        rows = [t.model_dump() for t in ledger.list_tasks(session=session, where=where, limit=limit)]
-    emit(rows, TASK_COLUMNS, as_json=as_json)
+    found = in_one_transaction(sessions(), ledger.list_tasks, where=where, limit=limit)
+    emit([t.model_dump() for t in found], TASK_COLUMNS, as_json=as_json)
 
 
 @tasks.command("active")
@@ -45,9 +44,8 @@ def list_tasks(
 def active(as_json: bool) -> None:
     """Tasks pending, running or retrying."""
     where = ledger.TaskFilter(states=("pending", "running", "retrying"))
-    with session_scope(settings_or_exit().database_url) as session:
-        rows = [t.model_dump() for t in ledger.list_tasks(session=session, where=where, limit=1000)]
-    emit(rows, (*TASK_COLUMNS[:6], "current_step", "worker"), as_json=as_json)
+    found = in_one_transaction(sessions(), ledger.list_tasks, where=where, limit=1000)
+    emit([t.model_dump() for t in found], (*TASK_COLUMNS[:6], "current_step", "worker"), as_json=as_json)
 
 
 @tasks.command("show")
@@ -55,24 +53,21 @@ def active(as_json: bool) -> None:
 @json_option
 def show(task_id: str, as_json: bool) -> None:
     """Everything the ledger knows about one task (log lines: `tasks logs`)."""
-    with session_scope(settings_or_exit().database_url) as session:
-        try:
-            task = ledger.get_task(session=session, message_id=task_id)
-        except TickworkError as error:
-            raise Failure(str(error)) from None
-        record = task.model_dump(exclude={"log_tail"})
-    emit_one(record, as_json=as_json)
+    try:
+        task = in_one_transaction(sessions(), ledger.get_task, message_id=task_id)
+    except TickworkError as error:
+        raise Failure(str(error)) from None
+    emit_one(task.model_dump(exclude={"log_tail"}), as_json=as_json)
 
 
 @tasks.command("logs")
 @click.argument("task_id")
 def logs(task_id: str) -> None:
     """The task's kept log lines."""
-    with session_scope(settings_or_exit().database_url) as session:
-        try:
-            lines = ledger.task_log(session=session, message_id=task_id)
-        except TickworkError as error:
-            raise Failure(str(error)) from None
+    try:
+        lines = in_one_transaction(sessions(), ledger.task_log, message_id=task_id)
+    except TickworkError as error:
+        raise Failure(str(error)) from None
     for line in lines:
         click.echo(line)
 
@@ -81,11 +76,12 @@ def logs(task_id: str) -> None:
 @click.argument("task_id")
 def cancel(task_id: str) -> None:
     """Cancel a pending task (skipped when delivered) or a running one (interrupted)."""
-    from services.engine.cancellation import cancel_task
+    from services.engine.cancellation import RabbitBroadcast, cancel_task
 
     settings = settings_or_exit()
+    broadcast = RabbitBroadcast(rabbitmq_url=settings.rabbitmq_url)
     try:
-        task = cancel_task(task_id, database_url=settings.database_url, rabbitmq_url=settings.rabbitmq_url)
+        task = cancel_task(task_id, session_factory=sessions(settings), broadcast=broadcast)
     except TickworkError as error:
         raise Failure(str(error)) from None
     stops = "its worker interrupts it" if task.state == "running" else "its message is skipped when delivered"
@@ -98,8 +94,8 @@ def purge(older_than_days: float | None) -> None:
     """Delete finished tasks (and their logs) older than the retention period."""
     settings = settings_or_exit()
     days = older_than_days if older_than_days is not None else settings.tickwork_ledger_retention_days
-    with session_scope(settings.database_url) as session:
-        deleted = ledger.purge_finished(session=session, older_than=datetime.now(UTC) - timedelta(days=days))
+    older_than = datetime.now(UTC) - timedelta(days=days)
+    deleted = in_one_transaction(sessions(settings), ledger.purge_finished, older_than=older_than)
     click.echo(f"deleted {deleted} finished task(s) older than {days:g} day(s)")
 
 
@@ -111,11 +107,10 @@ def workers(as_json: bool) -> None:
 
     settings = settings_or_exit()
     now = datetime.now(UTC)
-    with session_scope(settings.database_url) as session:
-        rows = [
-            {**worker.model_dump(), "status": worker_status(worker, now, settings.tickwork_heartbeat_seconds)}
-            for worker in list_workers(session=session)
-        ]
+    rows = [
+        {**worker.model_dump(), "status": worker_status(worker, now, settings.tickwork_heartbeat_seconds)}
+        for worker in in_one_transaction(sessions(settings), list_workers)
+    ]
     emit(
         rows,
         ("id", "status", "queues", "started_at", "heartbeat_at", "in_flight", "processed", "failed"),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import AnyHttpUrl, Field, PlainSerializer, StringConstraints, WrapValidator
 
 # The largest value of the id columns: SQLModel's `int` primary and foreign keys are SQL INTEGER (32-bit
 # signed) on PostgreSQL. An id past it cannot name a row, and PostgreSQL would refuse to compare it.
@@ -21,3 +21,12 @@ EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\
 def fits_id_column(value: int) -> bool:
     """Whether `value` could be the id of a row (1 ..= INTEGER_MAX)."""
     return 1 <= value <= INTEGER_MAX
+
+
+def _as_sent(value: Any, handler: Any) -> Any:
+    handler(value)  # checked as an http(s) URL, errors and all ...
+    return value  # ... but kept as the text the sender wrote, which is what the actor stores and calls
+
+
+# An http(s) URL, as text: the actor receives the sender's string, not a normalised pydantic Url.
+UrlAsSent = Annotated[AnyHttpUrl, WrapValidator(_as_sent), PlainSerializer(str, return_type=str)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic import Field, field_validator
 
-from services.contract.fields import EmailAddress, Id
+from services.contract.fields import EmailAddress, Id, UrlAsSent
 from services.contract.spec import ActorSpec, NoArguments, Payload
 from services.engine.priority import Priority
 
@@ -42,7 +42,7 @@ class SendAlert(Payload):
 
 
 class WebhookCallback(Payload):
-    url: AnyHttpUrl
+    url: UrlAsSent
     event: str = Field(min_length=1, max_length=100)
     data: dict[str, Any] = Field(default_factory=dict)
     requested_by: RequestedBy = None
@@ -50,7 +50,9 @@ class WebhookCallback(Payload):
 
 class GenerateDigest(Payload):
     account_id: Id | None = Field(
-        None, description="unsupported: accounts are named, not numbered (give `account`); refused when set"
+        None,
+        exclude=True,  # never passed to the actor: validation refuses any value but None
+        description="unsupported: accounts are named, not numbered (give `account`); refused when set",
     )
     account: str | None = Field(
         None, min_length=1, max_length=100, description="None sends every account's digest and the operators'"

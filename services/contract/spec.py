@@ -61,6 +61,12 @@ class ActorSpec:
         """Seconds after which an unstarted message is too old to run, or None."""
         return self.task_class.age_limit_s if self.age_limit_s is _UNSET else self.age_limit_s
 
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """The payload fields the actor function takes: every field but those the contract only
+        accepts empty (`Field(exclude=True)`, such as a retired parameter that is refused when set)."""
+        return tuple(name for name, field in self.payload.model_fields.items() if not field.exclude)
+
     def validate(self, kwargs: dict[str, Any]) -> Payload:
         """The payload parsed from `kwargs`; raises PayloadInvalid with every problem on one line."""
         try:

@@ -11,12 +11,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import pika
 import pika.exceptions
+from sqlmodel import Session
 
 from services.engine.ledger.tasks import request_cancel
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 from services.storage.models import Task
 
 log = logging.getLogger("tickwork.cancellation")
@@ -24,12 +26,37 @@ log = logging.getLogger("tickwork.cancellation")
 CANCEL_EXCHANGE = "tickwork.cancellations"
 
 
-def cancel_task(message_id: str, *, database_url: str, rabbitmq_url: str) -> Task:
-    """Record the cancellation, then tell every worker; returns the task's row."""
-    with session_scope(database_url) as session:
-        task = request_cancel(session=session, message_id=message_id)
-    broadcast_cancel(message_id, rabbitmq_url=rabbitmq_url)
+class Broadcast(Protocol):
+    """Tells every worker process that `message_id` is cancelled (RabbitBroadcast)."""
+
+    def __call__(self, message_id: str) -> None: ...
+
+
+class CancelRequests(Protocol):
+    """Records a cancellation request on the task's row (services/engine/ledger/tasks.py)."""
+
+    def __call__(self, *, session: Session, message_id: str) -> Task: ...
+
+
+def cancel_task(
+    message_id: str, *, session_factory: SessionFactory, broadcast: Broadcast, request: CancelRequests = request_cancel
+) -> Task:
+    """Record the cancellation (committed first: it is what survives a restart), then tell every
+    worker; returns the task's row. A task that cannot be cancelled raises before anyone is told."""
+    with session_factory() as session:
+        task = request(session=session, message_id=message_id)
+    broadcast(message_id)
     return task
+
+
+class RabbitBroadcast:
+    """The Broadcast of one RabbitMQ: a confirmed publish on the cancellation fanout exchange."""
+
+    def __init__(self, *, rabbitmq_url: str) -> None:
+        self.rabbitmq_url = rabbitmq_url
+
+    def __call__(self, message_id: str) -> None:
+        broadcast_cancel(message_id, rabbitmq_url=self.rabbitmq_url)
 
 
 def broadcast_cancel(message_id: str, *, rabbitmq_url: str) -> None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pika
 import pika.exceptions
@@ -35,6 +35,9 @@ from services.engine.topology import (
 )
 from services.errors import PublishFailed
 from services.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the client needs no database library unless it is given a ledger
+    from services.storage.db import SessionFactory
 
 log = logging.getLogger("tickwork.client")
 
@@ -85,14 +88,14 @@ class TickworkClient:
         settings: Settings | None = None,
         contract: Contract = CONTRACT,
         url: str | None = None,
-        ledger_url: str | None = None,
+        ledger: SessionFactory | None = None,
     ) -> None:
-        """`ledger_url`: a database to record each sent task in as `pending` (the API and CLI pass
-        DATABASE_URL; a service without database access leaves it out and the row appears when a
-        worker first sees the message)."""
+        """`ledger`: the sessions of a database to record each sent task in as `pending` (the API
+        and CLI pass DATABASE_URL's; a service without database access leaves it out and the row
+        appears when a worker first sees the message)."""
         self._settings = settings or get_settings()
         self._contract = contract
-        self._ledger_url = ledger_url
+        self._ledger = ledger
         self._parameters = pika.URLParameters(url or self._settings.rabbitmq_url)
         self._parameters.blocked_connection_timeout = self._settings.tickwork_publish_timeout_seconds
         self._lock = threading.Lock()
@@ -134,7 +137,7 @@ class TickworkClient:
         to `window` awaiting confirms at once; returns after every one is confirmed."""
         outgoing = [self._prepare(request) for request in requests]
         self._publish_confirmed(outgoing, window=window)
-        if self._ledger_url:
+        if self._ledger is not None:
             self._record_pending(outgoing)
         return [item.sent for item in outgoing]
 
@@ -217,10 +220,9 @@ class TickworkClient:
         # After the confirms: a row never claims a task that was not sent. A worker that got there
         # first keeps its row (insert-or-ignore).
         from services.engine.ledger.tasks import record_submitted
-        from services.storage.db import session_scope
 
-        assert self._ledger_url is not None
-        with session_scope(self._ledger_url) as session:
+        assert self._ledger is not None
+        with self._ledger() as session:
             for item in outgoing:
                 record_submitted(
                     session=session,

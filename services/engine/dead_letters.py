@@ -22,7 +22,7 @@ from sqlmodel import col
 
 from services.engine.ledger.states import TaskState
 from services.engine.topology import QUEUES, dead_letter_queue
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 from services.storage.models import DeadLetterAction, Task
 
 # Options a worker adds while trying a message; a replay starts from a clean slate.
@@ -135,9 +135,9 @@ def replay_envelope(envelope: dict[str, Any], now_ms: int) -> dict[str, Any]:
 class DeadLetters:
     """Dead-letter operations against one RabbitMQ and one ledger database."""
 
-    def __init__(self, *, rabbitmq_url: str, database_url: str) -> None:
+    def __init__(self, *, rabbitmq_url: str, session_factory: SessionFactory) -> None:
         self._parameters = pika.URLParameters(rabbitmq_url)
-        self._database_url = database_url
+        self._sessions = session_factory
 
     def find(
         self, *, queues: tuple[str, ...] = QUEUES, where: Selector = Selector(), limit: int = 100
@@ -213,7 +213,7 @@ class DeadLetters:
         by_queue: dict[str, list[str]] = {}
         for letter in letters:
             by_queue.setdefault(letter.queue, []).append(letter.message_id)
-        with session_scope(self._database_url) as session:
+        with self._sessions() as session:
             for queue, ids in by_queue.items() or {"*": []}.items():
                 session.add(
                     DeadLetterAction(

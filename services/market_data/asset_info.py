@@ -3,13 +3,16 @@ whole in `asset_info`, and the instrument's own blank name and exchange filled f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlmodel import Session
 
 from services.errors import NotSupported, ProviderError, TickworkError, UnknownSymbol
 from services.market_data.instruments import find_instruments
 from services.market_data.providers.base import Info, Provider
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 from services.storage.models import AssetInfo, Instrument
 
 
@@ -20,11 +23,28 @@ class NotAnInstrument(UnknownSymbol):
         super().__init__("tickwork", symbol, "not an instrument (add it first, e.g. with `tickwork seed-demo`)")
 
 
-def fetch_asset_info(*, database_url: str, providers: Mapping[str, Provider], symbol: str) -> AssetInfo:
+class FindsInstruments(Protocol):
+    def __call__(self, symbols: Iterable[str], *, session: Session) -> dict[str, Instrument]: ...
+
+
+class StoresAssetInfo(Protocol):
+    def __call__(self, instrument_id: int, source: str, info: Info, *, session: Session) -> AssetInfo: ...
+
+
+def fetch_asset_info(
+    *,
+    session_factory: SessionFactory,
+    providers: Mapping[str, Provider],
+    symbol: str,
+    find: FindsInstruments = find_instruments,
+    store: StoresAssetInfo | None = None,
+) -> AssetInfo:
     """Ask the instrument's providers in order; the first that answers is stored. Raises
-    UnknownSymbol if every provider said so, ProviderError if one failed and none answered."""
-    with session_scope(database_url) as session:
-        instrument = find_instruments([symbol], session=session).get(symbol)
+    UnknownSymbol if every provider said so, ProviderError if one failed and none answered. No
+    transaction is open while a provider answers."""
+    store = store or store_asset_info
+    with session_factory() as session:
+        instrument = find([symbol], session=session).get(symbol)
         if instrument is None or instrument.id is None:
             raise NotAnInstrument(symbol)
         route = [(name, instrument.provider_symbols.get(name, symbol)) for name in instrument.providers]
@@ -41,7 +61,8 @@ def fetch_asset_info(*, database_url: str, providers: Mapping[str, Provider], sy
         except (UnknownSymbol, ProviderError) as error:
             problems.append(error)
             continue
-        return _store(database_url, instrument_id, name, info)
+        with session_factory() as session:
+            return store(instrument_id, name, info, session=session)
     transient = [p for p in problems if isinstance(p, ProviderError)]
     if transient:
         raise transient[-1]
@@ -50,21 +71,21 @@ def fetch_asset_info(*, database_url: str, providers: Mapping[str, Provider], sy
     raise UnknownSymbol("tickwork", symbol, f"none of {[n for n, _ in route]} offers asset info")
 
 
-def _store(database_url: str, instrument_id: int, source: str, info: Info) -> AssetInfo:
-    with session_scope(database_url) as session:
-        row = session.get(AssetInfo, instrument_id) or AssetInfo(instrument_id=instrument_id, source=source)
-        # Clipped to the columns: a provider's long exchange or sector name must not fail the write.
-        row.name, row.asset_type = _clip(info.name, 200) or "", _clip(info.asset_type, 32)
-        row.exchange, row.sector = _clip(info.exchange, 64), _clip(info.sector, 100)
-        row.industry, row.currency = _clip(info.industry, 100), _clip(info.currency, 8)
-        row.source, row.fetched_at, row.details = source, datetime.now(UTC), dict(info.details)
-        session.add(row)
-        instrument = session.get(Instrument, instrument_id)
-        if instrument is not None:
-            # Only blanks are filled: what an operator set on the instrument wins over a provider.
-            instrument.name = instrument.name or row.name
-            instrument.exchange = instrument.exchange or _clip(info.exchange, 32)
-        return row
+def store_asset_info(instrument_id: int, source: str, info: Info, *, session: Session) -> AssetInfo:
+    """Upsert the instrument's reference data from `source`, and fill the instrument's blanks."""
+    row = session.get(AssetInfo, instrument_id) or AssetInfo(instrument_id=instrument_id, source=source)
+    # Clipped to the columns: a provider's long exchange or sector name must not fail the write.
+    row.name, row.asset_type = _clip(info.name, 200) or "", _clip(info.asset_type, 32)
+    row.exchange, row.sector = _clip(info.exchange, 64), _clip(info.sector, 100)
+    row.industry, row.currency = _clip(info.industry, 100), _clip(info.currency, 8)
+    row.source, row.fetched_at, row.details = source, datetime.now(UTC), dict(info.details)
+    session.add(row)
+    instrument = session.get(Instrument, instrument_id)
+    if instrument is not None:
+        # Only blanks are filled: what an operator set on the instrument wins over a provider.
+        instrument.name = instrument.name or row.name
+        instrument.exchange = instrument.exchange or _clip(info.exchange, 32)
+    return row
 
 
 def _clip(value: str | None, length: int) -> str | None:

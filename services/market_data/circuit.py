@@ -17,10 +17,10 @@ from collections.abc import Callable
 from enum import IntEnum
 
 from sqlalchemy import case, select, update
+from sqlalchemy.engine import Engine
 
 from services.errors import CircuitOpen
 from services.market_data.provider_state import COLUMNS, TABLE, ProviderRows
-from services.storage.db import make_engine
 
 log = logging.getLogger("tickwork.market_data")
 
@@ -36,14 +36,14 @@ class CircuitState(IntEnum):
 class SharedCircuit:
     def __init__(
         self,
-        database_url: str,
+        engine: Engine,
         *,
         failures_to_open: int = 5,
         open_s: float = 60.0,
         trial_lease_s: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.engine = make_engine(database_url)
+        self.engine = engine
         self.rows = ProviderRows(self.engine)
         self.failures_to_open = failures_to_open
         self.open_s = open_s

@@ -11,7 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from services.market_data.freshness import price_freshness
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 
 log = logging.getLogger("tickwork.market_data")
 
@@ -19,8 +19,8 @@ log = logging.getLogger("tickwork.market_data")
 class PriceFreshnessCollector(Collector):
     """`tickwork_price_age_seconds`, `tickwork_prices_stale` and `tickwork_instruments` by asset class."""
 
-    def __init__(self, *, database_url: str, max_age_s: float) -> None:
-        self.database_url, self.max_age_s = database_url, max_age_s
+    def __init__(self, *, session_factory: SessionFactory, max_age_s: float) -> None:
+        self.session_factory, self.max_age_s = session_factory, max_age_s
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         by_class = ["asset_class"]
@@ -34,7 +34,7 @@ class PriceFreshnessCollector(Collector):
             "tickwork_instruments", "Active instruments no provider called unknown", labels=by_class
         )
         try:
-            with session_scope(self.database_url) as session:
+            with self.session_factory() as session:
                 rows = price_freshness(session=session, now=datetime.now(UTC), max_age_s=self.max_age_s)
         except Exception:  # a scrape must not fail because the database blinked: the series go missing
             log.exception("event=freshness_query_failed")

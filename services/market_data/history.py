@@ -16,7 +16,7 @@ from services.errors import NotSupported, ProviderError, RateLimited, UnknownSym
 from services.market_data.bars import default_start, upsert_actions, upsert_bars
 from services.market_data.instruments import find_instruments, mark_unknown
 from services.market_data.providers.base import History, Provider
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 from services.storage.models import Instrument
 
 log = logging.getLogger("tickwork.market_data")
@@ -54,7 +54,7 @@ class HistoryReport:
 
 def fetch_history(
     *,
-    database_url: str,
+    session_factory: SessionFactory,
     providers: Mapping[str, Provider],
     symbols: Sequence[str],
     interval: str = "1d",
@@ -68,7 +68,7 @@ def fetch_history(
     reporter = reporter or NullReporter()
     report = HistoryReport()
     end = end or today()
-    with session_scope(database_url) as session:
+    with session_factory() as session:
         instruments = find_instruments(symbols, session=session)
     wanted = list(dict.fromkeys(symbols))
     for number, symbol in enumerate(wanted):
@@ -77,7 +77,7 @@ def fetch_history(
         if instrument is None or instrument.id is None:
             report.not_instruments.append(symbol)
             continue
-        _fetch_one(database_url, instrument, providers, interval, start, end, report)
+        _fetch_one(session_factory, instrument, providers, interval, start, end, report)
     reporter.progress(1.0, report.summary()[:200])
     if report.failed:
         detail = f"stored {sum(report.bars.values())} bars; " + report.summary()
@@ -88,7 +88,7 @@ def fetch_history(
 
 
 def _fetch_one(
-    database_url: str,
+    session_factory: SessionFactory,
     instrument: Instrument,
     providers: Mapping[str, Provider],
     interval: str,
@@ -99,7 +99,7 @@ def _fetch_one(
     """Ask the providers in order, then write; no transaction stays open while a provider answers."""
     assert instrument.id is not None
     if start is None:
-        with session_scope(database_url) as session:
+        with session_factory() as session:
             start = default_start(session=session, instrument_id=instrument.id, interval=interval, end=end)
     said_unknown: list[str] = []
     errors: list[str] = []
@@ -120,7 +120,7 @@ def _fetch_one(
             if isinstance(error, RateLimited):
                 report.retry_after_s = max(report.retry_after_s, error.retry_after_s)
             continue
-        with session_scope(database_url) as session:
+        with session_factory() as session:
             report.bars[instrument.symbol] = upsert_bars(
                 session=session, instrument_id=instrument.id, interval=interval, bars=history.bars, source=name
             )
@@ -137,7 +137,7 @@ def _fetch_one(
         report.failed[instrument.symbol] = errors[-1]
     elif said_unknown:
         report.unknown[instrument.symbol] = "; ".join(said_unknown)
-        with session_scope(database_url) as session:
+        with session_factory() as session:
             mark_unknown({instrument.id: report.unknown[instrument.symbol]}, session=session, at=datetime.now(UTC))
     else:
         report.unsupported[instrument.symbol] = f"no provider of {instrument.providers} serves {interval}"
@@ -159,3 +159,25 @@ def ensure_benchmark(symbol: str, *, session: Session) -> Instrument:
     session.add(instrument)
     session.flush()
     return instrument
+
+
+def refresh_benchmark(
+    *,
+    session_factory: SessionFactory,
+    providers: Mapping[str, Provider],
+    benchmark: str,
+    start: date | None = None,
+    reporter: ProgressReporter | None = None,
+) -> HistoryReport:
+    """The benchmark's daily bars (the series portfolio metrics compare against), its instrument
+    created first when missing."""
+    with session_factory() as session:
+        ensure_benchmark(benchmark, session=session)
+    return fetch_history(
+        session_factory=session_factory,
+        providers=providers,
+        symbols=[benchmark],
+        interval="1d",
+        start=start,
+        reporter=reporter,
+    )

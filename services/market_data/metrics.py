@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.lazy_series import LazySeries
 from services.market_data.circuit import CircuitState, SharedCircuit
 from services.settings import Settings
+from services.storage.db import make_engine
 
 log = logging.getLogger("tickwork.market_data")
 
@@ -125,7 +126,9 @@ def declare_provider_series(settings: Settings | None = None) -> None:
     states = dict.fromkeys(PROVIDERS, CircuitState.CLOSED)
     if settings is not None:
         try:
-            circuit = SharedCircuit(settings.database_url, failures_to_open=settings.tickwork_circuit_failures)
+            circuit = SharedCircuit(
+                make_engine(settings.database_url), failures_to_open=settings.tickwork_circuit_failures
+            )
             states = {provider: circuit.state(provider) for provider in PROVIDERS}
         except SQLAlchemyError as error:
             log.warning("event=circuit_state_unread error=%r", str(error)[:200])

@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import case, select, update
+from sqlalchemy.engine import Engine
 
 from services.errors import RateLimited
 from services.market_data.provider_state import COLUMNS, TABLE, ProviderRows, quick_write
-from services.storage.db import make_engine
 
 log = logging.getLogger("tickwork.market_data")
 
@@ -39,7 +39,7 @@ class SharedRateLimit:
 
     def __init__(
         self,
-        database_url: str,
+        engine: Engine,
         *,
         limits: Mapping[str, int],
         window_s: float = 60.0,
@@ -47,7 +47,7 @@ class SharedRateLimit:
         clock: Clock = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.engine = make_engine(database_url)
+        self.engine = engine
         self.rows = ProviderRows(self.engine)
         self.limits = dict(limits)
         self.window_s = window_s

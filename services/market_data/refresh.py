@@ -21,7 +21,7 @@ from services.engine.progress import NullReporter, ProgressReporter
 from services.errors import ProviderError, UnknownSymbol
 from services.market_data.instruments import PriceUpdate, Target, mark_unknown, record_checks, record_prices, targets
 from services.market_data.providers.base import Provider, QuoteBatch
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 
 log = logging.getLogger("tickwork.market_data")
 
@@ -63,7 +63,7 @@ class _Outcome:
 
 def refresh_prices(
     *,
-    database_url: str,
+    session_factory: SessionFactory,
     providers: Mapping[str, Provider],
     asset_classes: Sequence[str] | None = None,
     instrument_ids: Sequence[int] | None = None,
@@ -73,10 +73,10 @@ def refresh_prices(
 ) -> RefreshReport:
     """Price every active instrument (or those of `asset_classes` / `instrument_ids`) and store the prices."""
     reporter = reporter or NullReporter()
-    with session_scope(database_url) as session:
+    with session_factory() as session:
         wanted = targets(session=session, asset_classes=asset_classes, instrument_ids=instrument_ids)
     report = RefreshReport(instruments=len(wanted))
-    run = _Run(database_url, providers, report, reporter, threads_per_provider, clock)
+    run = _Run(session_factory, providers, report, reporter, threads_per_provider, clock)
     try:
         run.start(wanted)
         run.until_done()
@@ -91,14 +91,14 @@ class _Run:
 
     def __init__(
         self,
-        database_url: str,
+        session_factory: SessionFactory,
         providers: Mapping[str, Provider],
         report: RefreshReport,
         reporter: ProgressReporter,
         threads: int,
         clock: Callable[[], datetime],
     ) -> None:
-        self.database_url, self.providers, self.report = database_url, providers, report
+        self.session_factory, self.providers, self.report = session_factory, providers, report
         self.reporter, self.threads, self.clock = reporter, threads, clock
         self.pools: dict[str, ThreadPoolExecutor] = {}
         self.running: set[Future[_Outcome]] = set()
@@ -179,7 +179,7 @@ class _Run:
                 self.last_error[target.id] = outcome.error or f"{attempt.provider}: no price returned for {symbol}"
             onward.append(replace(target, route=target.route[1:]))
         if prices:
-            with session_scope(self.database_url) as session:
+            with self.session_factory() as session:
                 record_prices(prices, session=session, checked_at=now)
         self._route(onward)
 
@@ -199,6 +199,6 @@ class _Run:
             else:
                 unknown[target.id] = "; ".join(said)
                 self.report.unknown[target.symbol] = unknown[target.id]
-        with session_scope(self.database_url) as session:
+        with self.session_factory() as session:
             record_checks(failed, session=session, checked_at=now)
             mark_unknown(unknown, session=session, at=now)

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from services.engine.progress import NullReporter, ProgressReporter, stop_if_cancelled
 from services.portfolio import performance as perf
 from services.portfolio.snapshots import SNAPSHOTS, market_day
-from services.storage.db import as_utc, make_engine
+from services.storage.db import SessionFactory, as_utc
 from services.storage.models import DailyBar, Instrument, PerformanceFigures, Portfolio, PortfolioMetrics
 from services.storage.upsert import dialect_insert
 
@@ -107,8 +107,8 @@ class MetricsReport:
 
 
 def calculate_metrics(
-    database_url: str,
     *,
+    session_factory: SessionFactory,
     days: int,
     portfolio_id: int | None = None,
     as_of: date | None = None,
@@ -121,8 +121,8 @@ def calculate_metrics(
     as_of = as_of or market_day(now)
     first_day = as_of - timedelta(days=days - 1)
     report = MetricsReport(as_of, days)
-    engine = make_engine(database_url)
-    with engine.connect() as connection:
+    with session_factory() as session:
+        connection = session.connection()
         query = select(PORTFOLIOS.c.id, PORTFOLIOS.c.benchmark).order_by(PORTFOLIOS.c.id)
         if portfolio_id is not None:
             query = query.where(PORTFOLIOS.c.id == portfolio_id)
@@ -134,7 +134,8 @@ def calculate_metrics(
         stop_if_cancelled(reporter)
         reporter.progress(start / max(len(portfolios), 1), f"metrics {start}/{len(portfolios)}")
         chunk = portfolios[start : start + CHUNK]
-        with engine.begin() as connection:
+        with session_factory() as session:
+            connection = session.connection()
             series = _snapshots(connection, [i for i, _ in chunk], first_day, as_of)
             rows = []
             for pid, benchmark in chunk:

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from services.engine.progress import NullReporter, ProgressReporter, stop_if_cancelled
 from services.errors import PortfolioNotFound, TradeHistoryInvalid
 from services.portfolio.money import WIDE, ZERO, money, price
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory
 from services.storage.models import CashFlow, Portfolio, Position, Trade
 
 
@@ -137,13 +137,16 @@ def rebuild_positions(*, session: Session, portfolio_id: int) -> RebuildResult:
 
 
 def rebuild_all_positions(
-    database_url: str, *, portfolio_ids: Sequence[int] | None = None, reporter: ProgressReporter | None = None
+    *,
+    session_factory: SessionFactory,
+    portfolio_ids: Sequence[int] | None = None,
+    reporter: ProgressReporter | None = None,
 ) -> list[RebuildResult]:
     """rebuild_positions for each portfolio (every one when `portfolio_ids` is None), one
     transaction each. A portfolio whose history is invalid is skipped and the others carry on;
     then TradeHistoryInvalid names every one that failed."""
     reporter = reporter or NullReporter()
-    with session_scope(database_url) as session:
+    with session_factory() as session:
         ids = list_portfolio_ids(session=session, wanted=portfolio_ids)
     results: list[RebuildResult] = []
     failures: list[str] = []
@@ -152,7 +155,7 @@ def rebuild_all_positions(
             stop_if_cancelled(reporter)
             reporter.progress(number / max(len(ids), 1), f"rebuilding positions {number}/{len(ids)}")
         try:
-            with session_scope(database_url) as session:
+            with session_factory() as session:
                 results.append(rebuild_positions(session=session, portfolio_id=portfolio_id))
         except TradeHistoryInvalid as error:
             failures.append(str(error))
@@ -179,3 +182,16 @@ def _clear_valuation(position: Position) -> None:
 
 def _plain(quantity: Decimal) -> str:
     return format(quantity.normalize(), "f")
+
+
+def held_instrument_ids(*, session: Session, portfolio_id: int) -> list[int]:
+    """The instruments `portfolio_id` holds; raises PortfolioNotFound (never retried) for an unknown
+    portfolio rather than letting a caller refresh and value nothing."""
+    require_portfolio(session=session, portfolio_id=portfolio_id)
+    return list(session.exec(select(Position.instrument_id).where(Position.portfolio_id == portfolio_id)).all())
+
+
+def require_portfolio(*, session: Session, portfolio_id: int) -> None:
+    """Raises PortfolioNotFound unless `portfolio_id` exists."""
+    if session.get(Portfolio, portfolio_id) is None:
+        raise PortfolioNotFound(f"no portfolio {portfolio_id}")

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from services.engine.progress import NullReporter, ProgressReporter, stop_if_cancelled
 from services.portfolio.valuation import Holding, PortfolioValue, value_portfolio
 from services.storage.bulk_update import bulk_update
-from services.storage.db import as_utc, make_engine
+from services.storage.db import SessionFactory, as_utc
 from services.storage.models import Instrument, Portfolio, Position
 
 CHUNK = 500  # portfolios per transaction: ~10,000 positions, a fraction of a second of locks
@@ -64,8 +64,8 @@ class _Price:
 
 
 def revalue_portfolios(
-    database_url: str,
     *,
+    session_factory: SessionFactory,
     max_age_seconds: float,
     portfolio_ids: Sequence[int] | None = None,
     now: datetime | None = None,
@@ -74,16 +74,16 @@ def revalue_portfolios(
 ) -> RevaluationReport:
     """Value `portfolio_ids` (every portfolio when None) at `now` and store the results."""
     now, reporter = now or datetime.now(UTC), reporter or NullReporter()
-    engine = make_engine(database_url)
     report = RevaluationReport()
-    with engine.connect() as connection:
+    with session_factory() as session:
+        connection = session.connection()
         ids = _portfolio_ids(connection, portfolio_ids)
         prices = _prices(connection, ids if portfolio_ids is not None else None)
     for start in range(0, len(ids), chunk):
         stop_if_cancelled(reporter)
         reporter.progress(start / max(len(ids), 1), f"revaluing portfolios {start}/{len(ids)}")
-        with engine.begin() as connection:
-            _revalue_chunk(connection, ids[start : start + chunk], prices, now, max_age_seconds, report)
+        with session_factory() as session:
+            _revalue_chunk(session.connection(), ids[start : start + chunk], prices, now, max_age_seconds, report)
     reporter.progress(1.0, report.summary())
     return report
 

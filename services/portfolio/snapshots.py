@@ -25,7 +25,7 @@ from services.errors import NonRetryableError
 from services.portfolio.money import money
 from services.portfolio.revaluation import PORTFOLIOS, POSITIONS, revalue_portfolios
 from services.scheduling.market_hours import NEW_YORK
-from services.storage.db import make_engine
+from services.storage.db import SessionFactory
 from services.storage.models import CashFlow, PortfolioSnapshot
 from services.storage.upsert import dialect_insert
 
@@ -60,8 +60,8 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def create_snapshots(
-    database_url: str,
     *,
+    session_factory: SessionFactory,
     max_age_seconds: float,
     as_of: date | None = None,
     portfolio_ids: Sequence[int] | None = None,
@@ -76,11 +76,15 @@ def create_snapshots(
     if as_of is not None and as_of != day:
         raise SnapshotDayInvalid(f"as_of {as_of} is not today ({day}): past values cannot be rebuilt from today's")
     revalue_portfolios(
-        database_url, max_age_seconds=max_age_seconds, portfolio_ids=portfolio_ids, now=now, reporter=reporter
+        session_factory=session_factory,
+        max_age_seconds=max_age_seconds,
+        portfolio_ids=portfolio_ids,
+        now=now,
+        reporter=reporter,
     )
-    engine = make_engine(database_url)
     starts, ends = day_bounds(day)
-    with engine.begin() as connection:
+    with session_factory() as session:
+        connection = session.connection()
         summary = select(PORTFOLIOS).order_by(PORTFOLIOS.c.id)
         held = select(POSITIONS.c.portfolio_id, func.count()).group_by(POSITIONS.c.portfolio_id)
         flows = (
@@ -112,7 +116,7 @@ def create_snapshots(
             for p in connection.execute(summary)
         ]
         for start in range(0, len(rows), CHUNK):
-            insert = dialect_insert(engine.dialect.name, SNAPSHOTS)
+            insert = dialect_insert(connection.dialect.name, SNAPSHOTS)
             replace = {c: insert.excluded[c] for c in rows[0] if c not in ("portfolio_id", "day")}
             connection.execute(
                 insert.on_conflict_do_update(index_elements=["portfolio_id", "day"], set_=replace),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from services.engine.progress import NullReporter, ProgressReporter, stop_if_cancelled
 from services.errors import PortfolioNotFound, TickworkError
@@ -41,7 +41,7 @@ from services.reports.figures import (
 )
 from services.reports.html import render_html
 from services.reports.rows import METRICS
-from services.storage.db import as_utc
+from services.storage.db import SessionFactory, as_utc
 from services.storage.models import (
     CashFlow,
     DailyBar,
@@ -88,7 +88,7 @@ class ReportsRun:
 
 def generate_reports(
     *,
-    engine: Engine,
+    session_factory: SessionFactory,
     kind: Kind,
     as_of: date | None,
     portfolio_ids: Sequence[int] | None,
@@ -102,7 +102,8 @@ def generate_reports(
     now, reporter = now or datetime.now(UTC), reporter or NullReporter()
     today = market_day(now)
     period = period_containing(kind, as_of or default_day(kind, today))
-    with engine.connect() as connection:
+    with session_factory() as session:
+        connection = session.connection()
         query = select(PORTFOLIOS.c.id).order_by(PORTFOLIOS.c.id)
         if portfolio_ids is not None:
             query = query.where(PORTFOLIOS.c.id.in_(list(portfolio_ids)))
@@ -116,11 +117,11 @@ def generate_reports(
             stop_if_cancelled(reporter)
             reporter.progress(number / max(len(ids), 1), f"{kind} reports {number}/{len(ids)}")
         try:
-            with engine.connect() as connection:
-                figures = read_figures(connection, portfolio_id, period, today=today)
+            with session_factory() as session:
+                figures = read_figures(session.connection(), portfolio_id, period, today=today)
             html_path, csv_path = write_files(figures, reports_dir)
-            with engine.begin() as connection:
-                report_id = record(connection, figures, reports_dir, html_path, csv_path, now=now)
+            with session_factory() as session:
+                report_id = record(session.connection(), figures, reports_dir, html_path, csv_path, now=now)
             run.written.append(Written(report_id, portfolio_id, html_path, csv_path))
         except (OSError, TickworkError) as error:
             failures.append(f"portfolio {portfolio_id}: {error}")

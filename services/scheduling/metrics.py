@@ -14,7 +14,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.scheduling.overdue import find_overdue
 from services.scheduling.store import last_successes, paused_jobs
-from services.storage.db import session_scope
 
 if TYPE_CHECKING:
     from services.scheduling.scheduler import Scheduler
@@ -69,7 +68,7 @@ class SchedulerMetrics:
     def refresh(self, scheduler: Scheduler, now: datetime) -> None:
         """Read what the database knows (successes come from the workers' ledger rows)."""
         self._refreshed = time.monotonic()
-        with session_scope(scheduler.database_url) as session:
+        with scheduler.session_factory() as session:
             successes = last_successes(session=session)
             paused = paused_jobs(session=session)
             late = find_overdue(scheduler.jobs, session=session, now=now, successes=successes)

@@ -29,7 +29,7 @@ from services.errors import MessageRejected, PublishFailed
 from services.scheduling import store
 from services.scheduling.jobs import Job
 from services.scheduling.market_hours import NYSE, NyseCalendar
-from services.storage.db import as_utc, session_scope
+from services.storage.db import SessionFactory, as_utc
 
 if TYPE_CHECKING:
     from services.scheduling.metrics import SchedulerMetrics
@@ -60,7 +60,7 @@ class Scheduler:
         self,
         jobs: Sequence[Job],
         *,
-        database_url: str,
+        session_factory: SessionFactory,
         send: Sender,
         scheduler_id: str,
         calendar: NyseCalendar = NYSE,
@@ -75,7 +75,7 @@ class Scheduler:
         if len(set(names)) != len(names):
             raise ValueError(f"job names must be unique: {names}")
         self.jobs = list(jobs)
-        self.database_url = database_url
+        self.session_factory = session_factory
         self.send = send
         self.scheduler_id = scheduler_id
         self.calendar = calendar
@@ -89,7 +89,7 @@ class Scheduler:
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self, now: datetime) -> None:
         """Record the timetable and pick up where the last run of each job left off."""
-        with session_scope(self.database_url) as session:
+        with self.session_factory() as session:
             store.sync_jobs(
                 session=session, jobs=[*self.jobs, *self.inactive], active={job.name for job in self.jobs}, now=now
             )
@@ -133,7 +133,7 @@ class Scheduler:
         due = {job.name: list(job.fire_times(self._cursor[job.name], now, self.calendar)) for job in self.jobs}
         records: list[RunRecord] = []
         if any(due.values()):
-            with session_scope(self.database_url) as session:
+            with self.session_factory() as session:
                 paused = store.paused_jobs(session=session)
             for job in self.jobs:
                 previous, self._cursor[job.name] = self._cursor[job.name], now
@@ -161,7 +161,7 @@ class Scheduler:
         return [record for record in records if record is not None]
 
     def _send(self, job: Job, due_at: datetime, now: datetime) -> RunRecord | None:
-        with session_scope(self.database_url) as session:
+        with self.session_factory() as session:
             message_id = store.claim_run(
                 session=session, job=job.name, due_at=due_at, kind="scheduled", scheduler=self.scheduler_id, now=now
             )
@@ -177,14 +177,14 @@ class Scheduler:
             self.send([Send(job.actor, dict(job.kwargs), message_id=message_id, schedule=stamp)])
         except (PublishFailed, MessageRejected):  # not sent: free the tick for another try in grace
             log.exception("job %s: sending the run due %s failed; it is retried while in grace", job.name, due_at)
-            with session_scope(self.database_url) as session:
+            with self.session_factory() as session:
                 store.release_claim(session=session, job=job.name, due_at=due_at, scheduler=self.scheduler_id)
             self._retry_later(job, due_at)
             return None
         except Exception:  # RabbitMQ confirmed it; only recording the pending row failed
             log.exception("job %s: run due %s sent, but its ledger row was not written", job.name, due_at)
         sent_at = self.clock()
-        with session_scope(self.database_url) as session:
+        with self.session_factory() as session:
             store.mark_sent(session=session, job=job.name, due_at=due_at, scheduler=self.scheduler_id, now=sent_at)
         if self.metrics is not None:
             self.metrics.sent(job.name, lag_s=max(0.0, (sent_at - due_at).total_seconds()))
@@ -201,7 +201,7 @@ class Scheduler:
             f"within the job's grace of {job.grace.total_seconds():.0f} s (no scheduler was running)"
         )
         spec = CONTRACT.get(job.actor)
-        with session_scope(self.database_url) as session:
+        with self.session_factory() as session:
             message_id = store.claim_run(
                 session=session,
                 job=job.name,
@@ -240,5 +240,5 @@ class Scheduler:
             if job.name not in self._next_run or (at is not None and at <= now):
                 changed[job.name] = self._next_run[job.name] = job.next_run(now, self.calendar)
         if changed:
-            with session_scope(self.database_url) as session:
+            with self.session_factory() as session:
                 store.set_next_runs(session=session, next_runs=changed)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import AuditEntry
 from tests.support.api import TICKWORK
 from tests.support.ledger import wait_state
@@ -344,7 +344,7 @@ def test_prices_and_portfolios_show_the_age_and_staleness_of_what_they_rest_on(a
         for instrument in session.exec(select(Instrument)):
             instrument.last_price, instrument.last_price_source = Decimal(100), "yahoo"
             instrument.last_price_at = now - timedelta(days=2) if instrument.symbol == "NVDA" else now
-    revalue_portfolios(database_url, max_age_seconds=900, now=now)
+    revalue_portfolios(session_factory=session_factory(database_url), max_age_seconds=900, now=now)
     token = api.token("read")
 
     # Then the instruments show NVDA as stale with its age, and a portfolio holding it flags it

@@ -94,13 +94,18 @@ def test_progress_and_log_lines_land_on_the_row_bounded(start_workers, client, d
 def test_cancelled_pending_task_is_skipped_by_every_worker(
     start_workers, client, rabbit, database_url, worker_env, probe_log
 ):
-    from services.engine.cancellation import cancel_task
+    from services.engine.cancellation import RabbitBroadcast, cancel_task
+    from services.storage.db import session_factory
 
     # Given two worker processes and a task waiting its turn
     start_workers(queues=["refresh"], processes=2, threads=2)
     sent = client.send("probe_record", {"tag": "never"}, delay_s=2)
     # When it is cancelled before it is due
-    cancel_task(sent.message_id, database_url=database_url, rabbitmq_url=worker_env["RABBITMQ_URL"])
+    cancel_task(
+        sent.message_id,
+        session_factory=session_factory(database_url),
+        broadcast=RabbitBroadcast(rabbitmq_url=worker_env["RABBITMQ_URL"]),
+    )
     assert row(database_url, sent.message_id).state == "cancelled"
     # Then it never runs, and the message is consumed, not dead-lettered
     wait_for(lambda: rabbit.depth("refresh.DQ") == 0 and rabbit.depth("refresh") == 0, 10, "the message to go")
@@ -111,11 +116,16 @@ def test_cancelled_pending_task_is_skipped_by_every_worker(
 
 
 def test_cancellation_survives_a_worker_restart(start_workers, client, rabbit, database_url, worker_env, probe_log):
-    from services.engine.cancellation import cancel_task
+    from services.engine.cancellation import RabbitBroadcast, cancel_task
+    from services.storage.db import session_factory
 
     # Given a task sent while no worker runs, and cancelled while still no worker runs
     sent = client.send("probe_record", {"tag": "cancelled-offline"})
-    cancel_task(sent.message_id, database_url=database_url, rabbitmq_url=worker_env["RABBITMQ_URL"])
+    cancel_task(
+        sent.message_id,
+        session_factory=session_factory(database_url),
+        broadcast=RabbitBroadcast(rabbitmq_url=worker_env["RABBITMQ_URL"]),
+    )
     # When workers start afterwards
     start_workers(queues=["refresh"], processes=2, threads=1)
     # Then they skip it
@@ -129,13 +139,18 @@ def test_cancellation_survives_a_worker_restart(start_workers, client, rabbit, d
 def test_cancelled_running_30_second_task_stops_within_2_seconds(
     start_workers, client, database_url, worker_env, probe_log, rabbit, actor
 ):
-    from services.engine.cancellation import cancel_task
+    from services.engine.cancellation import RabbitBroadcast, cancel_task
+    from services.storage.db import session_factory
 
     start_workers(queues=["refresh"], processes=2, threads=2)
     sent = client.send(actor, {"tag": "long", "seconds": 30})
     wait_state(database_url, sent.message_id, "running")
     asked = time.monotonic()
-    cancel_task(sent.message_id, database_url=database_url, rabbitmq_url=worker_env["RABBITMQ_URL"])
+    cancel_task(
+        sent.message_id,
+        session_factory=session_factory(database_url),
+        broadcast=RabbitBroadcast(rabbitmq_url=worker_env["RABBITMQ_URL"]),
+    )
     task = wait_state(database_url, sent.message_id, "cancelled", timeout=5)
     assert time.monotonic() - asked < 2.0
     assert task.finished_at is not None and task.error_type == "TaskCancelled"
@@ -173,13 +188,14 @@ def row_worker(database_url, worker_id):
 
 def test_dead_letter_replay_of_one_and_of_all_of_an_actor(start_workers, client, rabbit, database_url, worker_env):
     from services.engine.dead_letters import DeadLetters, Selector
+    from services.storage.db import session_factory
 
     start_workers(queues=["refresh"])
     # Given three dead letters of probe_fatal and one of probe_flaky
     fatal = [client.send("probe_fatal", {"tag": f"f{i}"}).message_id for i in range(3)]
     flaky = client.send("probe_flaky", {"tag": "x", "fail_times": 9}, retry={"max_retries": 0}).message_id
     wait_for(lambda: rabbit.depth("refresh.XQ") == 4, 10, "4 dead letters")
-    letters = DeadLetters(rabbitmq_url=worker_env["RABBITMQ_URL"], database_url=database_url)
+    letters = DeadLetters(rabbitmq_url=worker_env["RABBITMQ_URL"], session_factory=session_factory(database_url))
     assert {d.message_id for d in letters.find()} == {*fatal, flaky}
     assert letters.get(flaky).reason == "failed" or letters.get(flaky).reason == "retries_exhausted"
 

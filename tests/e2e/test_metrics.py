@@ -125,13 +125,17 @@ def scheduler_metric_names(database_url: str) -> set[str]:
     from services.scheduling import store
     from services.scheduling.metrics import SchedulerMetrics
     from services.scheduling.scheduler import Scheduler
-    from services.storage.db import session_scope
+    from services.storage.db import session_factory, session_scope
     from services.storage.models import Task
     from tests.support.scheduling import RecordingSender
 
     metrics = SchedulerMetrics()
     scheduler = Scheduler(
-        TIMETABLE, database_url=database_url, send=RecordingSender(), scheduler_id="t", metrics=metrics
+        TIMETABLE,
+        session_factory=session_factory(database_url),
+        send=RecordingSender(),
+        scheduler_id="t",
+        metrics=metrics,
     )
     now = datetime.now(UTC)
     scheduler.start(now)
@@ -151,7 +155,7 @@ def scheduler_metric_names(database_url: str) -> set[str]:
 
     with session_scope(database_url) as session:
         session.add(Instrument(symbol="AAPL", asset_class="equity", last_price=Decimal(1), last_price_at=now))
-    metrics.registry.register(PriceFreshnessCollector(database_url=database_url, max_age_s=900))
+    metrics.registry.register(PriceFreshnessCollector(session_factory=session_factory(database_url), max_age_s=900))
     text = generate_latest(metrics.registry).decode()
     return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
 

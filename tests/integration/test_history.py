@@ -13,7 +13,7 @@ from services.errors import ProviderError, UnknownSymbol
 from services.market_data.asset_info import NotAnInstrument, fetch_asset_info
 from services.market_data.history import fetch_history
 from services.market_data.providers.base import Bar, History, Info
-from services.storage.db import as_utc, session_scope
+from services.storage.db import as_utc, session_factory, session_scope
 from services.storage.models import AssetInfo, CorporateAction, DailyBar, Instrument, IntradayBar
 from tests.support.fake_provider import FakeProvider
 
@@ -64,7 +64,7 @@ def test_history_is_upserted_once_with_gaps_left_as_gaps(database_url):
     # When the same period is fetched twice
     for _ in range(2):
         report = fetch_history(
-            database_url=database_url,
+            session_factory=session_factory(database_url),
             providers={"yahoo": yahoo},
             symbols=["AAPL"],
             start=date(2026, 11, 2),
@@ -83,12 +83,22 @@ def test_history_is_upserted_once_with_gaps_left_as_gaps(database_url):
 def test_a_later_fetch_overwrites_with_the_providers_corrected_figures(database_url):
     add(database_url, "AAPL", ["yahoo"])
     yahoo = FakeProvider("yahoo", histories={"AAPL": History(bars=days(date(2026, 11, 2), 3))})
-    fetch_history(database_url=database_url, providers={"yahoo": yahoo}, symbols=["AAPL"], end=date(2026, 11, 4))
+    fetch_history(
+        session_factory=session_factory(database_url),
+        providers={"yahoo": yahoo},
+        symbols=["AAPL"],
+        end=date(2026, 11, 4),
+    )
     corrected = [Bar(ts=b.ts, close=b.close + 1) for b in days(date(2026, 11, 2), 3)]
     yahoo.histories["AAPL"] = History(bars=corrected)
 
     # When no start is given, the fetch re-reads a little before the newest stored bar
-    fetch_history(database_url=database_url, providers={"yahoo": yahoo}, symbols=["AAPL"], end=date(2026, 11, 4))
+    fetch_history(
+        session_factory=session_factory(database_url),
+        providers={"yahoo": yahoo},
+        symbols=["AAPL"],
+        end=date(2026, 11, 4),
+    )
 
     assert [close for _, close, _ in stored(database_url)] == [Decimal("101.5"), Decimal("102.5"), Decimal("103.5")]
     assert yahoo.calls[-1][1][1] == "2026-10-30"  # newest stored bar (11-04) minus five days
@@ -102,7 +112,10 @@ def test_intraday_bars_go_to_their_own_table_from_the_provider_that_serves_the_i
     yahoo = FakeProvider("yahoo", intervals=frozenset({"1d", "1h"}), histories={"AAPL": History(bars=hourly)})
 
     report = fetch_history(
-        database_url=database_url, providers={"stooq": stooq, "yahoo": yahoo}, symbols=["AAPL"], interval="1h"
+        session_factory=session_factory(database_url),
+        providers={"stooq": stooq, "yahoo": yahoo},
+        symbols=["AAPL"],
+        interval="1h",
     )
 
     assert report.sources == {"AAPL": "yahoo"} and stooq.calls == []
@@ -119,7 +132,7 @@ def test_failures_are_stored_around_and_raised_for_a_retry_while_unknown_symbols
     # When all three are fetched, plus a symbol that is no instrument
     with pytest.raises(ProviderError) as raised:
         fetch_history(
-            database_url=database_url,
+            session_factory=session_factory(database_url),
             providers={"yahoo": yahoo, "stooq": stooq},
             symbols=["AAPL", "MSFT", "ZZZ", "NOPE"],
             end=date(2026, 11, 3),
@@ -141,10 +154,14 @@ def test_asset_info_comes_from_the_first_provider_that_offers_it(database_url):
     yahoo = FakeProvider("yahoo", infos={"AAPL": info})
 
     fetch_asset_info(
-        database_url=database_url, providers={"stooq": FakeProvider("stooq"), "yahoo": yahoo}, symbol="AAPL"
+        session_factory=session_factory(database_url),
+        providers={"stooq": FakeProvider("stooq"), "yahoo": yahoo},
+        symbol="AAPL",
     )
     fetch_asset_info(
-        database_url=database_url, providers={"stooq": FakeProvider("stooq"), "yahoo": yahoo}, symbol="AAPL"
+        session_factory=session_factory(database_url),
+        providers={"stooq": FakeProvider("stooq"), "yahoo": yahoo},
+        symbol="AAPL",
     )
 
     with session_scope(database_url) as session:
@@ -154,16 +171,18 @@ def test_asset_info_comes_from_the_first_provider_that_offers_it(database_url):
     # A provider's overlong names are clipped to the columns, on PostgreSQL too
     long = Info(name="N" * 300, exchange="Nasdaq Global Select Market (NGS) - Tier 1", sector="S" * 150)
     fetch_asset_info(
-        database_url=database_url, providers={"yahoo": FakeProvider("yahoo", infos={"AAPL": long})}, symbol="AAPL"
+        session_factory=session_factory(database_url),
+        providers={"yahoo": FakeProvider("yahoo", infos={"AAPL": long})},
+        symbol="AAPL",
     )
     with session_scope(database_url) as session:
         row = session.get(AssetInfo, instrument_id)
         assert (len(row.name), row.exchange, len(row.sector)) == (200, long.exchange, 100)
     with pytest.raises(NotAnInstrument):
-        fetch_asset_info(database_url=database_url, providers={"yahoo": yahoo}, symbol="NOPE")
+        fetch_asset_info(session_factory=session_factory(database_url), providers={"yahoo": yahoo}, symbol="NOPE")
     add(database_url, "ZZZ", ["yahoo"])
     with pytest.raises(UnknownSymbol):
-        fetch_asset_info(database_url=database_url, providers={"yahoo": yahoo}, symbol="ZZZ")
+        fetch_asset_info(session_factory=session_factory(database_url), providers={"yahoo": yahoo}, symbol="ZZZ")
 
 
 def test_no_transaction_stays_open_while_a_provider_answers(database_url):
@@ -188,7 +207,12 @@ def test_no_transaction_stays_open_while_a_provider_answers(database_url):
     yahoo = Watching("yahoo", histories={"AAPL": History(bars=days(date(2026, 11, 2), 2))})
 
     # When history is fetched without a start (the stored bars are read first)
-    fetch_history(database_url=database_url, providers={"yahoo": yahoo}, symbols=["AAPL"], end=date(2026, 11, 3))
+    fetch_history(
+        session_factory=session_factory(database_url),
+        providers={"yahoo": yahoo},
+        symbols=["AAPL"],
+        end=date(2026, 11, 3),
+    )
 
     # Then none was
     assert seen == [0]
@@ -203,5 +227,7 @@ def test_a_rate_limited_provider_makes_the_fetch_wait_as_long_as_it_asked(databa
 
     add(database_url, "AAPL", ["stooq"])
     with pytest.raises(RateLimited) as raised:
-        fetch_history(database_url=database_url, providers={"stooq": Limited("stooq")}, symbols=["AAPL"])
+        fetch_history(
+            session_factory=session_factory(database_url), providers={"stooq": Limited("stooq")}, symbols=["AAPL"]
+        )
     assert raised.value.retry_after_s == 3600 and "daily hits limit" in str(raised.value)

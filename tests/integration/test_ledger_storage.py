@@ -17,7 +17,7 @@ from services.engine.ledger.tasks import (
 )
 from services.engine.ledger.writer import LedgerWriter
 from services.engine.workers import reconcile_dead_workers, register
-from services.storage.db import session_scope
+from services.storage.db import make_engine, session_scope
 from services.storage.models import WorkerProcess
 
 pytestmark = pytest.mark.both_databases
@@ -39,7 +39,9 @@ def identity(**extra):
 
 @pytest.fixture
 def writer(database_url):
-    ledger = LedgerWriter(database_url, flush_interval_s=0.05, log_limits=LogLimits(max_lines=3, max_bytes=1024))
+    ledger = LedgerWriter(
+        make_engine(database_url), flush_interval_s=0.05, log_limits=LogLimits(max_lines=3, max_bytes=1024)
+    )
     ledger.start()
     yield ledger
     ledger.stop()

@@ -10,14 +10,15 @@ from decimal import Decimal as D
 import pytest
 from sqlmodel import Session, func, select
 
+from bench.generated import create_generated_portfolios
 from services.errors import TradeHistoryInvalid
 from services.portfolio import performance as perf
 from services.portfolio.metrics import calculate_metrics
 from services.portfolio.positions import rebuild_all_positions, rebuild_positions
 from services.portfolio.revaluation import revalue_portfolios
-from services.portfolio.seed import create_generated_portfolios, seed_demo
+from services.portfolio.seed import seed_demo
 from services.portfolio.snapshots import create_snapshots
-from services.storage.db import as_utc, make_engine, session_scope
+from services.storage.db import as_utc, make_engine, session_factory, session_scope
 from services.storage.models import (
     CashFlow,
     DailyBar,
@@ -128,13 +129,13 @@ def test_an_oversold_history_is_refused_and_positions_are_kept(database_url):
         good, bad = add_portfolio(session, "good"), add_portfolio(session, "bad")
         buy(session, good, iid, "2", "400", 1)
         buy(session, bad, iid, "2", "400", 1)
-    rebuild_all_positions(database_url)
+    rebuild_all_positions(session_factory=session_factory(database_url))
     with session_scope(database_url) as session:
         buy(session, bad, iid, "3", "410", 2, side="sell")
         buy(session, good, iid, "1", "405", 2)
     # When every portfolio is rebuilt, the good one is, and the bad one's error names it.
     with pytest.raises(TradeHistoryInvalid, match=r"sells 3 of instrument \d+ while holding 2"):
-        rebuild_all_positions(database_url)
+        rebuild_all_positions(session_factory=session_factory(database_url))
     assert positions_of(database_url, good)[iid].quantity == D(3)
     assert positions_of(database_url, bad)[iid].quantity == D(2)
 
@@ -150,10 +151,12 @@ def test_revaluation_uses_stale_prices_flagged_and_counts_unpriced(database_url)
         session.add(CashFlow(portfolio_id=pid, at=SATURDAY_NOON - timedelta(days=6), amount=D("2275")))
         for iid, quantity, cost in ((fresh, "10", "100"), (friday, "3", "50"), (stale, "2", "10"), (never, "5", "20")):
             buy(session, pid, iid, quantity, cost, iid)
-    rebuild_all_positions(database_url)
+    rebuild_all_positions(session_factory=session_factory(database_url))
     # When the portfolio is revalued on Saturday,
     reporter = RecordingReporter()
-    report = revalue_portfolios(database_url, max_age_seconds=LIMIT, now=SATURDAY_NOON, reporter=reporter)
+    report = revalue_portfolios(
+        session_factory=session_factory(database_url), max_age_seconds=LIMIT, now=SATURDAY_NOON, reporter=reporter
+    )
     # Then each position holds its figures, the stale one flagged, the unpriced one empty,
     held = positions_of(database_url, pid)
     assert (held[fresh].market_value, held[fresh].unrealized_pnl, held[fresh].price_stale) == (
@@ -181,7 +184,13 @@ def test_revaluation_uses_stale_prices_flagged_and_counts_unpriced(database_url)
 def test_revaluation_in_chunks_values_every_portfolio_and_reports_each_chunk(database_url):
     book = create_generated_portfolios(database_url, portfolios=23, positions_each=4, instruments=40, now=SATURDAY_NOON)
     reporter = RecordingReporter()
-    report = revalue_portfolios(database_url, max_age_seconds=LIMIT, now=SATURDAY_NOON, reporter=reporter, chunk=5)
+    report = revalue_portfolios(
+        session_factory=session_factory(database_url),
+        max_age_seconds=LIMIT,
+        now=SATURDAY_NOON,
+        reporter=reporter,
+        chunk=5,
+    )
     assert (report.portfolios, report.positions) == (23, 92)
     assert [f for f, _ in reporter.steps] == [0.0, 5 / 23, 10 / 23, 15 / 23, 20 / 23, 1.0]
     with session_scope(database_url) as session:
@@ -200,13 +209,15 @@ def test_a_snapshot_is_taken_once_per_day_with_the_days_flows(database_url):
         session.add(CashFlow(portfolio_id=pid, at=SATURDAY_NOON - timedelta(days=3), amount=D("1000")))
         session.add(CashFlow(portfolio_id=pid, at=SATURDAY_NOON - timedelta(hours=2), amount=D("250.5")))
         buy(session, pid, iid, "5", "90", 1)
-    rebuild_all_positions(database_url)
+    rebuild_all_positions(session_factory=session_factory(database_url))
     # When a snapshot is taken, then the price moves and it is taken again the same day,
-    first = create_snapshots(database_url, max_age_seconds=LIMIT, now=SATURDAY_NOON)
+    first = create_snapshots(session_factory=session_factory(database_url), max_age_seconds=LIMIT, now=SATURDAY_NOON)
     with session_scope(database_url) as session:
         instrument = session.get(Instrument, iid) or Instrument()
         instrument.last_price, instrument.last_price_at = D("120"), SATURDAY_NOON + timedelta(hours=1)
-    create_snapshots(database_url, max_age_seconds=LIMIT, now=SATURDAY_NOON + timedelta(hours=1))
+    create_snapshots(
+        session_factory=session_factory(database_url), max_age_seconds=LIMIT, now=SATURDAY_NOON + timedelta(hours=1)
+    )
     # Then there is one row for the day, with the latest values and that day's flows only.
     with session_scope(database_url) as session:
         rows = session.exec(select(PortfolioSnapshot).where(PortfolioSnapshot.portfolio_id == pid)).all()
@@ -250,7 +261,9 @@ def test_metrics_are_computed_from_snapshots_and_the_benchmark_and_stored(databa
         session.add(snapshot(short, days[-1], 500.0, 0.0))
     # When metrics are calculated twice (a re-run overwrites its row),
     for _ in range(2):
-        report = calculate_metrics(database_url, days=30, as_of=days[-1], now=SATURDAY_NOON)
+        report = calculate_metrics(
+            session_factory=session_factory(database_url), days=30, as_of=days[-1], now=SATURDAY_NOON
+        )
     # Then the stored figures are the performance module's on the same series,
     returns = [r for r in perf.daily_returns(values, flows) if r is not None]
     bench = [closes[n] / closes[n - 1] - 1 for n in range(1, 30)]
@@ -310,7 +323,7 @@ def test_the_demo_seed_is_idempotent(database_url):
         ).all()
     assert stock_trades and all(as_utc(t.executed_at).weekday() < 5 for t in stock_trades)
     # Before any price refresh every position is unpriced: the summary is the cash alone.
-    report = revalue_portfolios(database_url, max_age_seconds=LIMIT, now=SATURDAY_NOON)
+    report = revalue_portfolios(session_factory=session_factory(database_url), max_age_seconds=LIMIT, now=SATURDAY_NOON)
     assert report.unpriced_positions == report.positions > 0
     with session_scope(database_url) as session:
         growth = session.exec(select(Portfolio).where(Portfolio.name == "Growth")).one()
@@ -347,14 +360,15 @@ def test_a_revaluation_waits_for_a_rebuild_of_the_same_portfolio(database_url):
         iid = add_instrument(session, "BTC-USD", "crypto", "100", SATURDAY_NOON)
         pid = add_portfolio(session)
         buy(session, pid, iid, "1", "90", 1)
-    rebuild_all_positions(database_url)
+    rebuild_all_positions(session_factory=session_factory(database_url))
     with session_scope(database_url) as session:
         buy(session, pid, iid, "2", "95", 2)
     # Given a rebuild that has changed the quantity but not committed yet,
     with session_scope(database_url) as session:
         rebuild_positions(session=session, portfolio_id=pid)
         revaluation = threading.Thread(
-            target=revalue_portfolios, args=(database_url,), kwargs={"max_age_seconds": LIMIT, "now": SATURDAY_NOON}
+            target=revalue_portfolios,
+            kwargs={"session_factory": session_factory(database_url), "max_age_seconds": LIMIT, "now": SATURDAY_NOON},
         )
         revaluation.start()
         revaluation.join(timeout=1.0)
@@ -370,9 +384,19 @@ def test_a_snapshot_for_a_past_day_is_refused_rather_than_overwriting_it(databas
     from services.portfolio.snapshots import SnapshotDayInvalid
 
     with pytest.raises(SnapshotDayInvalid, match="not today"):
-        create_snapshots(database_url, max_age_seconds=LIMIT, as_of=date(2020, 1, 2), now=SATURDAY_NOON)
+        create_snapshots(
+            session_factory=session_factory(database_url),
+            max_age_seconds=LIMIT,
+            as_of=date(2020, 1, 2),
+            now=SATURDAY_NOON,
+        )
     # today's day, given explicitly, is fine
-    create_snapshots(database_url, max_age_seconds=LIMIT, as_of=SATURDAY_NOON.date(), now=SATURDAY_NOON)
+    create_snapshots(
+        session_factory=session_factory(database_url),
+        max_age_seconds=LIMIT,
+        as_of=SATURDAY_NOON.date(),
+        now=SATURDAY_NOON,
+    )
 
 
 def test_a_portfolio_read_later_flags_prices_that_have_aged_since_its_valuation(database_url):
@@ -384,7 +408,7 @@ def test_a_portfolio_read_later_flags_prices_that_have_aged_since_its_valuation(
         pid = add_portfolio(session)
         buy(session, pid, iid, "1", "40000", minutes=60)
     rebuild_positions_for(database_url, pid)
-    revalue_portfolios(database_url, max_age_seconds=LIMIT, now=SATURDAY_NOON)
+    revalue_portfolios(session_factory=session_factory(database_url), max_age_seconds=LIMIT, now=SATURDAY_NOON)
 
     # When it is read at once, and again an hour later with no revaluation in between
     with session_scope(database_url) as session:

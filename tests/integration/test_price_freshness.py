@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from services.market_data.freshness import price_freshness
 from services.market_data.freshness_metrics import PriceFreshnessCollector
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import Instrument
 
 SATURDAY_NOON = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -49,7 +49,7 @@ def test_the_collector_serves_the_gauges_by_asset_class(database_url):
     with session_scope(database_url) as session:
         session.add(Instrument(symbol="BTC-USD", asset_class="crypto"))
     registry = CollectorRegistry()
-    registry.register(PriceFreshnessCollector(database_url=database_url, max_age_s=900))
+    registry.register(PriceFreshnessCollector(session_factory=session_factory(database_url), max_age_s=900))
 
     exposition = generate_latest(registry).decode()
 

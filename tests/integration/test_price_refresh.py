@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from services.market_data.refresh import refresh_prices
-from services.storage.db import as_utc, session_scope
+from services.storage.db import as_utc, session_factory, session_scope
 from services.storage.models import Instrument
 from tests.support.fake_provider import AT, FakeProvider
 
@@ -45,7 +45,9 @@ def test_every_active_instrument_is_priced_by_its_first_provider_in_batches(data
     stooq = FakeProvider("stooq")
 
     # When prices are refreshed
-    report = refresh_prices(database_url=database_url, providers={"yahoo": yahoo, "binance": binance, "stooq": stooq})
+    report = refresh_prices(
+        session_factory=session_factory(database_url), providers={"yahoo": yahoo, "binance": binance, "stooq": stooq}
+    )
 
     # Then each is priced once by its first provider, in provider-sized batches, at the quote's time
     assert report.priced == {"yahoo": 5, "binance": 1} and report.fell_back == 0 and not report.failed
@@ -72,7 +74,7 @@ def test_a_failing_provider_falls_back_and_otherwise_keeps_the_last_good_price(d
     stooq = FakeProvider("stooq", {"A": Decimal("10.5")})
 
     # When yahoo fails
-    report = refresh_prices(database_url=database_url, providers={"yahoo": yahoo, "stooq": stooq})
+    report = refresh_prices(session_factory=session_factory(database_url), providers={"yahoo": yahoo, "stooq": stooq})
 
     # Then A is priced by stooq, and B keeps yesterday's price with the reason it is stale
     assert report.priced == {"stooq": 1} and report.fell_back == 1
@@ -89,10 +91,10 @@ def test_a_symbol_is_marked_unknown_only_when_every_provider_says_so_and_is_not_
     yahoo, stooq = FakeProvider("yahoo"), FakeProvider("stooq", {"X": Decimal(3)})
 
     # When prices are refreshed twice
-    first = refresh_prices(database_url=database_url, providers={"yahoo": yahoo, "stooq": stooq})
+    first = refresh_prices(session_factory=session_factory(database_url), providers={"yahoo": yahoo, "stooq": stooq})
     yahoo.calls.clear()
     stooq.calls.clear()
-    refresh_prices(database_url=database_url, providers={"yahoo": yahoo, "stooq": stooq})
+    refresh_prices(session_factory=session_factory(database_url), providers={"yahoo": yahoo, "stooq": stooq})
 
     # Then X is priced by stooq, Y is unknown with both answers, and Y is not asked the second time
     assert first.priced == {"stooq": 1} and list(first.unknown) == ["Y"]
@@ -110,7 +112,7 @@ def test_a_fallback_quote_older_than_the_held_price_does_not_replace_it(database
     yahoo = FakeProvider("yahoo", failing=True)
     stooq = FakeProvider("stooq", {"A": Decimal(10)}, at=AT - timedelta(days=1))
 
-    refresh_prices(database_url=database_url, providers={"yahoo": yahoo, "stooq": stooq})
+    refresh_prices(session_factory=session_factory(database_url), providers={"yahoo": yahoo, "stooq": stooq})
 
     assert instrument(database_url, "A").last_price == Decimal(11)
 
@@ -123,7 +125,8 @@ def test_a_slow_provider_does_not_hold_back_the_others(database_url):
     yahoo = FakeProvider("yahoo", {"A": Decimal(1)}, gate=gate)
     binance = FakeProvider("binance", {"BTC-USD": Decimal(2)})
     done = threading.Thread(
-        target=refresh_prices, kwargs={"database_url": database_url, "providers": {"yahoo": yahoo, "binance": binance}}
+        target=refresh_prices,
+        kwargs={"session_factory": session_factory(database_url), "providers": {"yahoo": yahoo, "binance": binance}},
     )
     done.start()
     try:
@@ -144,6 +147,8 @@ def test_asset_classes_narrow_the_refresh(database_url):
     add(database_url, "BTC-USD", ["yahoo"], asset_class="crypto")
     yahoo = FakeProvider("yahoo", {"A": Decimal(1), "BTC-USD": Decimal(2)})
 
-    report = refresh_prices(database_url=database_url, providers={"yahoo": yahoo}, asset_classes=["crypto"])
+    report = refresh_prices(
+        session_factory=session_factory(database_url), providers={"yahoo": yahoo}, asset_classes=["crypto"]
+    )
 
     assert report.instruments == 1 and instrument(database_url, "A").last_price is None

@@ -17,7 +17,7 @@ from sqlmodel import func, select
 
 from services.notifications.email import attachment_path
 from services.reports.generate import generate_reports
-from services.storage.db import make_engine, session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import (
     CashFlow,
     DailyBar,
@@ -279,7 +279,7 @@ def test_weekly_report_of_a_seeded_portfolio_has_the_right_figures(database_url,
     pid = seed(database_url)
     folder = tmp_path / "reports"
     run = generate_reports(
-        engine=make_engine(database_url),
+        session_factory=session_factory(database_url),
         kind="weekly",
         as_of=None,  # by default a weekly report covers the week that has ended
         portfolio_ids=None,
@@ -318,7 +318,7 @@ def test_daily_and_monthly_reports_of_the_same_portfolio(database_url, tmp_path)
     seed(database_url)
     folder = tmp_path / "reports"
     generate_reports(
-        engine=make_engine(database_url),
+        session_factory=session_factory(database_url),
         kind="daily",
         as_of=date(2026, 11, 18),
         portfolio_ids=None,
@@ -326,7 +326,7 @@ def test_daily_and_monthly_reports_of_the_same_portfolio(database_url, tmp_path)
         now=utc(30, 12),
     )
     generate_reports(
-        engine=make_engine(database_url),
+        session_factory=session_factory(database_url),
         kind="monthly",
         as_of=date(2026, 11, 15),
         portfolio_ids=None,
@@ -375,7 +375,7 @@ def test_todays_report_uses_the_current_valuation_before_the_snapshot(database_u
     seed(database_url)
     folder = tmp_path / "reports"
     generate_reports(
-        engine=make_engine(database_url),
+        session_factory=session_factory(database_url),
         kind="daily",
         as_of=None,
         portfolio_ids=None,
@@ -398,7 +398,7 @@ def test_a_rerun_overwrites_the_files_and_the_catalog_row(database_url, tmp_path
     pid = seed(database_url)
     folder = tmp_path / "reports"
     first = generate_reports(
-        engine=make_engine(database_url),
+        session_factory=session_factory(database_url),
         kind="weekly",
         as_of=date(2026, 11, 18),
         portfolio_ids=[pid],
@@ -419,7 +419,7 @@ def test_a_rerun_overwrites_the_files_and_the_catalog_row(database_url, tmp_path
             )
         )
     second = generate_reports(
-        engine=make_engine(database_url),
+        session_factory=session_factory(database_url),
         kind="weekly",
         as_of=date(2026, 11, 22),
         portfolio_ids=[pid],

@@ -17,7 +17,7 @@ from services.scheduling.control import pause_job, resume_job
 from services.scheduling.metrics import SchedulerMetrics
 from services.scheduling.overdue import check_overdue, find_overdue
 from services.scheduling.scheduler import Scheduler
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import Alert, ScheduledRun, Task
 from tests.support.nyse_2026 import NY, utc
 from tests.support.scheduling import RecordingSender, SimulatedClock, job
@@ -27,7 +27,13 @@ EVERY_MINUTE = job("every-minute", "* * * * *")
 
 
 def scheduler(database_url, jobs, send, **options):
-    return Scheduler(jobs, database_url=database_url, send=send, scheduler_id=options.pop("name", "s1"), **options)
+    return Scheduler(
+        jobs,
+        session_factory=session_factory(database_url),
+        send=send,
+        scheduler_id=options.pop("name", "s1"),
+        **options,
+    )
 
 
 def runs(database_url, job_name):
@@ -130,10 +136,12 @@ def test_a_paused_job_sends_nothing_until_resumed(database_url):
     loop = scheduler(database_url, [EVERY_MINUTE], sender)
     loop.start(T0)
     loop.tick(T0 + timedelta(minutes=1))
-    pause_job(database_url, "every-minute", by="test")
+    with session_scope(database_url) as session:
+        pause_job("every-minute", session=session, by="test")
     for n in range(2, 6):
         loop.tick(T0 + timedelta(minutes=n))
-    resume_job(database_url, "every-minute", by="test")
+    with session_scope(database_url) as session:
+        resume_job("every-minute", session=session, by="test")
     loop.tick(T0 + timedelta(minutes=6))
     assert sender.ticks("every-minute") == [T0 + timedelta(minutes=1), T0 + timedelta(minutes=6)]
     assert [r.due_at.minute for r in runs(database_url, "every-minute")] == [1, 6]

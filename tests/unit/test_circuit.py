@@ -6,6 +6,7 @@ import pytest
 
 from services.errors import CircuitOpen
 from services.market_data.circuit import CircuitState, SharedCircuit
+from services.storage.db import make_engine
 from services.storage.migrate import upgrade
 
 T0 = 1_700_000_000.0
@@ -32,7 +33,7 @@ def clock() -> FakeClock:
 
 
 def breaker(url: str, clock: FakeClock) -> SharedCircuit:
-    return SharedCircuit(url, failures_to_open=3, open_s=60, trial_lease_s=20, clock=clock)
+    return SharedCircuit(make_engine(url), failures_to_open=3, open_s=60, trial_lease_s=20, clock=clock)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 
 from services.errors import RateLimited
 from services.market_data.rate_limit import Refusal, SharedRateLimit
+from services.storage.db import make_engine
 from services.storage.migrate import upgrade
 
 MINUTE = 60.0
@@ -41,7 +42,7 @@ def clock() -> FakeClock:
 
 def limiter(url: str, clock: FakeClock, *, limit: int = 5, max_wait_s: float = 60.0) -> SharedRateLimit:
     return SharedRateLimit(
-        url, limits={"p": limit}, window_s=MINUTE, max_wait_s=max_wait_s, clock=clock, sleep=clock.sleep
+        make_engine(url), limits={"p": limit}, window_s=MINUTE, max_wait_s=max_wait_s, clock=clock, sleep=clock.sleep
     )
 
 
@@ -139,7 +140,7 @@ def test_a_call_that_can_never_fit_is_a_programming_error(budget):
 
 
 def test_a_shorter_window_for_tests_aligns_the_same_way(sqlite_url, clock):
-    quick = SharedRateLimit(sqlite_url, limits={"q": 2}, window_s=2.0, clock=clock, sleep=clock.sleep)
+    quick = SharedRateLimit(make_engine(sqlite_url), limits={"q": 2}, window_s=2.0, clock=clock, sleep=clock.sleep)
     clock.now = T0 + 3.5
     assert quick.try_acquire("q", 2) is None
     assert quick.try_acquire("q", 1) == Refusal(0.5, "budget")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
-from services.api.deps import Admin, Config, Reader
+from services.api.deps import Admin, Config, Reader, Sessions
 from services.api.lookups import text_id
 from services.api.schemas import DeadLetterAction, DeadLetterDetail, DeadLetterOut, DeadLetterSelection
 from services.engine.dead_letters import DeadLetter, DeadLetters, Selector
@@ -16,8 +16,11 @@ from services.engine.topology import QUEUES
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
 
 
-def _letters(config: Config) -> DeadLetters:
-    return DeadLetters(rabbitmq_url=config.rabbitmq_url, database_url=config.database_url)
+def _letters(config: Config, sessions: Sessions) -> DeadLetters:
+    return DeadLetters(rabbitmq_url=config.rabbitmq_url, session_factory=sessions)
+
+
+Letters = Annotated[DeadLetters, Depends(_letters)]
 
 
 def _out(letter: DeadLetter) -> DeadLetterOut:
@@ -26,7 +29,7 @@ def _out(letter: DeadLetter) -> DeadLetterOut:
 
 @router.get("", response_model=list[DeadLetterOut])
 def list_dead_letters(
-    config: Config,
+    letters: Letters,
     _: Reader,
     queue: Annotated[
         list[str] | None, Query(description=f"Work queues to look in (default all: {', '.join(QUEUES)})")
@@ -39,15 +42,13 @@ def list_dead_letters(
     unknown = sorted(set(queue or ()) - set(QUEUES))
     if unknown:
         raise HTTPException(422, f"unknown queue(s) {unknown}; queues are {list(QUEUES)}")
-    found = _letters(config).find(
-        queues=tuple(queue or QUEUES), where=Selector(actor=actor, reason=reason), limit=limit
-    )
+    found = letters.find(queues=tuple(queue or QUEUES), where=Selector(actor=actor, reason=reason), limit=limit)
     return [_out(letter) for letter in found]
 
 
 @router.get("/{message_id}", response_model=DeadLetterDetail)
-def get_dead_letter(message_id: str, config: Config, _: Reader) -> DeadLetterDetail:
-    letter = _letters(config).get(text_id("dead letter with message id", message_id))
+def get_dead_letter(message_id: str, letters: Letters, _: Reader) -> DeadLetterDetail:
+    letter = letters.get(text_id("dead letter with message id", message_id))
     if letter is None:
         raise HTTPException(404, f"no dead letter with message id {message_id!r}")
     message = redact(letter.envelope) if letter.envelope else None  # as the ledger shows arguments
@@ -55,17 +56,17 @@ def get_dead_letter(message_id: str, config: Config, _: Reader) -> DeadLetterDet
 
 
 @router.post("/replay", response_model=DeadLetterAction)
-def replay(selection: DeadLetterSelection, config: Config, caller: Admin) -> DeadLetterAction:
+def replay(selection: DeadLetterSelection, letters: Letters, caller: Admin) -> DeadLetterAction:
     """Send the selected dead letters back to their queue with a fresh retry budget."""
-    letters = _letters(config).replay(where=_selector(selection), requested_by=str(caller))
-    return DeadLetterAction(action="replay", count=len(letters), message_ids=[letter.message_id for letter in letters])
+    moved = letters.replay(where=_selector(selection), requested_by=str(caller))
+    return DeadLetterAction(action="replay", count=len(moved), message_ids=[letter.message_id for letter in moved])
 
 
 @router.post("/purge", response_model=DeadLetterAction)
-def purge(selection: DeadLetterSelection, config: Config, caller: Admin) -> DeadLetterAction:
+def purge(selection: DeadLetterSelection, letters: Letters, caller: Admin) -> DeadLetterAction:
     """Delete the selected dead letters for good (recorded with who asked)."""
-    letters = _letters(config).purge(where=_selector(selection), requested_by=str(caller))
-    return DeadLetterAction(action="purge", count=len(letters), message_ids=[letter.message_id for letter in letters])
+    removed = letters.purge(where=_selector(selection), requested_by=str(caller))
+    return DeadLetterAction(action="purge", count=len(removed), message_ids=[letter.message_id for letter in removed])
 
 
 def _selector(selection: DeadLetterSelection) -> Selector:

@@ -6,11 +6,11 @@ from dataclasses import asdict
 
 from fastapi import APIRouter
 
-from services.api.deps import Admin, Client, Config, Db, Reader
+from services.api.deps import Admin, Client, Db, Reader, Sessions
 from services.api.lookups import text_id
 from services.api.schemas import JobStatus, JobToggle, JobTriggered
 from services.scheduling import store
-from services.scheduling.control import pause_job, resume_job, trigger_job
+from services.scheduling.control import toggle_job, trigger_job
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -22,18 +22,22 @@ def jobs_status(db: Db, _: Reader) -> list[JobStatus]:
 
 
 @router.post("/{job_name}/trigger", response_model=JobTriggered, status_code=202)
-def trigger(job_name: str, client: Client, config: Config, caller: Admin) -> JobTriggered:
+def trigger(job_name: str, client: Client, sessions: Sessions, caller: Admin) -> JobTriggered:
     """Send one run of the job now, whatever its schedule, paused or not."""
-    sent = trigger_job(config.database_url, client, text_id("scheduled job named", job_name), by=str(caller))
+    sent = trigger_job(
+        text_id("scheduled job named", job_name), session_factory=sessions, client=client, by=str(caller)
+    )
     return JobTriggered(job=job_name, task_id=sent.message_id, actor=sent.actor, queue=sent.queue)
 
 
 @router.put("/{job_name}/toggle", response_model=JobStatus)
-def toggle(job_name: str, db: Db, config: Config, caller: Admin, body: JobToggle | None = None) -> JobStatus:
+def toggle(job_name: str, sessions: Sessions, caller: Admin, body: JobToggle | None = None) -> JobStatus:
     """Pause or resume the job (`{"paused": true}`), or flip it with no body; effective at its next tick."""
-    current = store.get_job(session=db, name=text_id("scheduled job named", job_name))
-    paused = body.paused if body is not None and body.paused is not None else not current.paused
-    (pause_job if paused else resume_job)(config.database_url, job_name, by=str(caller))
-    db.expire_all()
-    [status] = [s for s in store.list_jobs(session=db) if s.name == job_name]
-    return JobStatus(**asdict(status))
+    paused = body.paused if body is not None else None
+    return JobStatus(
+        **asdict(
+            toggle_job(
+                text_id("scheduled job named", job_name), session_factory=sessions, by=str(caller), paused=paused
+            )
+        )
+    )

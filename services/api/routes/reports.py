@@ -13,9 +13,8 @@ from pydantic import BaseModel
 from services.api.deps import Config, Db, Reader
 from services.api.lookups import row_id
 from services.contract.fields import INTEGER_MAX
-from services.reports.catalog import get_report, list_reports, report_file
+from services.reports.catalog import Report, get_report, list_reports, report_file
 from services.storage.db import as_utc
-from services.storage.models import Report
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 MEDIA_TYPES = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8"}

@@ -28,13 +28,13 @@ from services.api.submit import submit
 from services.api.tokens import Caller
 from services.contract.fields import Id
 from services.contract.refresh import CreatePortfolioSnapshot, FetchAssetInfo, FetchMarketData
-from services.engine.cancellation import cancel_task
+from services.engine.cancellation import RabbitBroadcast, cancel_task
 from services.engine.client import TickworkClient
 from services.engine.ledger import tasks as ledger
 from services.engine.ledger.states import WAITING, TaskState
+from services.engine.ledger.tasks import Task
 from services.engine.workers import list_workers, worker_status
 from services.storage.db import SessionFactory, as_utc
-from services.storage.models import Task
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 IdempotencyKey = Annotated[
@@ -94,7 +94,6 @@ CREATED: dict[int | str, dict[str, Any]] = {
 def create_task(
     body: TaskCreate,
     response: Response,
-    db: Db,
     client: Client,
     sessions: Sessions,
     caller: Submitter,
@@ -216,9 +215,11 @@ def task_logs(task_id: str, db: Db, _: Reader) -> TaskLogs:
 
 
 @router.delete("/{task_id}", response_model=Cancelled)
-def cancel(task_id: str, config: Config, _: Canceller) -> Cancelled:
+def cancel(task_id: str, sessions: Sessions, config: Config, _: Canceller) -> Cancelled:
     """Cancel a pending task (skipped when delivered) or a running one (interrupted); 409 if it finished."""
-    task = cancel_task(text_id("task", task_id), database_url=config.database_url, rabbitmq_url=config.rabbitmq_url)
+    task = cancel_task(
+        text_id("task", task_id), session_factory=sessions, broadcast=RabbitBroadcast(rabbitmq_url=config.rabbitmq_url)
+    )
     running = task.state == TaskState.RUNNING.value
     detail = "its worker interrupts it" if running else "its message is skipped when delivered"
     return Cancelled(task_id=task_id, status=TaskState(task.state), detail=detail)

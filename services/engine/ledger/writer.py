@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from services.engine.ledger.batch import Batch, LogLimits
-from services.storage.db import make_engine
 
 log = logging.getLogger("tickwork.ledger")
 
@@ -36,17 +36,18 @@ class LedgerWriter:
 
     def __init__(
         self,
-        database_url: str,
+        engine: Engine,
         *,
         flush_interval_s: float = 0.1,
         max_batch: int = 2000,
         log_limits: LogLimits | None = None,
         before_write: Callable[[], None] | None = None,
     ) -> None:
-        """`before_write` runs in the writer thread before each batch is written (the worker flushes its
+        """`engine`: the ledger database's (batches are written with Core, no ORM session).
+        `before_write` runs in the writer thread before each batch is written (the worker flushes its
         metrics there, so that a task's final row is never visible before its counts)."""
         self._before_write = before_write
-        self._engine = make_engine(database_url)
+        self._engine = engine
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._flush_interval_s = flush_interval_s
         self._max_batch = max_batch

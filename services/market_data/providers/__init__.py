@@ -20,6 +20,7 @@ from services.market_data.providers import binance, coingecko, stooq, yahoo
 from services.market_data.providers.base import Provider
 from services.market_data.rate_limit import SharedRateLimit
 from services.settings import Settings, revealed
+from services.storage.db import make_engine
 
 LIVE_URLS = {
     "yahoo": yahoo.LIVE_URL,
@@ -60,11 +61,11 @@ def build_providers(
     raises RateLimited; `retries` quick retries on timeouts, resets and 5xx."""
     urls = base_urls(settings)
     rate_limit = SharedRateLimit(
-        settings.database_url, limits=budgets(settings), window_s=window_s, max_wait_s=max_wait_s
+        make_engine(settings.database_url), limits=budgets(settings), window_s=window_s, max_wait_s=max_wait_s
     )
     timeout_s = settings.tickwork_provider_timeout_seconds
     circuit = SharedCircuit(
-        settings.database_url,
+        make_engine(settings.database_url),
         failures_to_open=settings.tickwork_circuit_failures,
         open_s=settings.tickwork_circuit_open_seconds,
         # Others stay refused while the half-open trial runs: its worst case, all retries timing out.
