@@ -111,6 +111,7 @@ class OrderProgress:
     filled_quantity: Decimal = ZERO
     triggered: bool = False  # a stop, stop-limit or trailing stop that triggered stays triggered
     water_mark: Decimal | None = None  # trailing stop: highest last for a sell, lowest for a buy
+    rested: bool = False  # an evaluation has left it working: a later fill of a limit makes liquidity
 
     def remaining(self, terms: OrderTerms) -> Decimal:
         return terms.quantity - self.filled_quantity
