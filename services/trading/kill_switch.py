@@ -54,7 +54,13 @@ def resume_portfolio(*, session: Session, portfolio_id: int, by: str, reason: st
     session.add(limits)
     session.add(
         RiskEvent(
-            portfolio_id=portfolio_id, at=now, rule="halt", action="resume", actor=by, reason=reason[:500], figures=figures
+            portfolio_id=portfolio_id,
+            at=now,
+            rule="halt",
+            action="resume",
+            actor=by,
+            reason=reason[:500],
+            figures=figures,
         )
     )
     session.flush()
@@ -69,7 +75,9 @@ def set_kill_switch(*, session: Session, halted: bool, by: str, reason: str, now
     session.add(switch)
     if changed:
         action = "halt" if halted else "resume"
-        session.add(RiskEvent(portfolio_id=None, at=now, rule="kill_switch", action=action, actor=by, reason=reason[:500]))
+        session.add(
+            RiskEvent(portfolio_id=None, at=now, rule="kill_switch", action=action, actor=by, reason=reason[:500])
+        )
     session.flush()
     return switch
 

@@ -26,6 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -48,7 +49,7 @@ from services.trading.model import (
     validate_terms,
 )
 from services.trading.records import OPEN_STATES, WORKING_STATES, is_open
-from services.trading.time_in_force import day_order_expiry
+from services.trading.time_in_force import expires_at
 
 HUNDRED = Decimal(100)
 
@@ -252,7 +253,9 @@ def free_cash(*, session: Session, portfolio: Portfolio, fees: FeeSchedule) -> D
 def free_position(*, session: Session, portfolio_id: int, instrument_id: int) -> Decimal:
     """The quantity held minus what open sells will take (an OCO pair, a bracket's exits, count once)."""
     held = session.exec(
-        select(Position.quantity).where(Position.portfolio_id == portfolio_id, Position.instrument_id == instrument_id)
+        select(col(Position.quantity)).where(
+            Position.portfolio_id == portfolio_id, Position.instrument_id == instrument_id
+        )
     ).first()
     sells = session.exec(
         select(Order).where(
@@ -273,18 +276,18 @@ def daily_loss(*, session: Session, portfolio: Portfolio) -> Decimal:
     """How much the portfolio is down today: its last daily snapshot's total value minus its value
     now (cash plus positions at the stored prices); zero without a snapshot, or when up."""
     previous = session.exec(
-        select(PortfolioSnapshot.total_value)
+        select(col(PortfolioSnapshot.total_value))
         .where(PortfolioSnapshot.portfolio_id == portfolio.id)
         .order_by(col(PortfolioSnapshot.day).desc())
         .limit(1)
     ).first()
     if previous is None:
         return ZERO
-    held = session.exec(
-        select(func.coalesce(func.sum(Position.quantity * Instrument.last_price), 0))
+    held = session.execute(
+        sa_select(func.coalesce(func.sum(col(Position.quantity) * col(Instrument.last_price)), 0))
         .join(Instrument, col(Instrument.id) == Position.instrument_id)
-        .where(Position.portfolio_id == portfolio.id)
-    ).one()
+        .where(col(Position.portfolio_id) == portfolio.id)
+    ).scalar_one()
     return max(previous - money(portfolio.cash + Decimal(held)), ZERO)
 
 
@@ -301,7 +304,7 @@ def _new_order(
     now: datetime,
     calendar: NyseCalendar,
 ) -> Order:
-    expires = day_order_expiry(now, terms.asset_class, calendar) if terms.time_in_force == TimeInForce.DAY else None
+    expires = expires_at(terms, now, calendar) if validate_terms(terms) is None else None
     return Order(
         portfolio_id=portfolio_id,
         instrument_id=instrument.id if instrument else None,
@@ -360,7 +363,14 @@ def _bracket_children(
     children = []
     for role, terms in legs:
         child = _new_order(
-            entry.portfolio_id, instrument, entry.symbol, terms, f"{entry.client_order_id}:{role}", placed_by, now, calendar
+            entry.portfolio_id,
+            instrument,
+            entry.symbol,
+            terms,
+            f"{entry.client_order_id}:{role}",
+            placed_by,
+            now,
+            calendar,
         )
         # Inactive (new) until the entry fills; then they work as an OCO pair.
         child.state, child.parent_id, child.link_role, child.oco_group = OrderState.NEW.value, entry.id, role, group
@@ -390,7 +400,5 @@ def _linked_open(session: Session, order: Order) -> list[Order]:
     """A bracket entry's children, or an OCO member's open siblings."""
     linked = _children(session, order)
     if order.oco_group:
-        linked += session.exec(
-            select(Order).where(Order.oco_group == order.oco_group, Order.id != order.id)
-        ).all()
+        linked += session.exec(select(Order).where(Order.oco_group == order.oco_group, Order.id != order.id)).all()
     return [other for other in linked if is_open(other)]

@@ -29,7 +29,12 @@ def terms_of(order: Order) -> OrderTerms:
 
 
 def progress_of(order: Order) -> OrderProgress:
-    return OrderProgress(filled_quantity=Decimal(order.filled_quantity), triggered=order.triggered, water_mark=order.water_mark)
+    return OrderProgress(
+        filled_quantity=Decimal(order.filled_quantity),
+        triggered=order.triggered,
+        water_mark=order.water_mark,
+        rested=order.rested,
+    )
 
 
 def is_open(order: Order) -> bool:

@@ -54,6 +54,7 @@ class Order(SQLModel, table=True):
     average_fill_price: Decimal | None = price_field(default=None)
     fees_paid: Decimal = money_field(default=Decimal(0))
     triggered: bool = False  # a stop or stop-limit that triggered stays triggered
+    rested: bool = False  # left working by an evaluation: a later limit fill makes liquidity (maker)
     water_mark: Decimal | None = price_field(default=None)  # trailing stops: best price seen
     # The price a buy reserves cash at (per unit): free cash = cash - what open buys reserve.
     reserve_price: Decimal | None = price_field(default=None)
@@ -74,7 +75,10 @@ class Fill(SQLModel, table=True):
     """One execution of an order against one market event; its id is deterministic (order + event)."""
 
     __tablename__ = "fills"
-    __table_args__ = (Index("ix_fills_order", "order_id"), Index("ix_fills_portfolio_executed", "portfolio_id", "executed_at"))
+    __table_args__ = (
+        Index("ix_fills_order", "order_id"),
+        Index("ix_fills_portfolio_executed", "portfolio_id", "executed_at"),
+    )
 
     id: str = Field(primary_key=True, max_length=128)  # "<order id>:<event>": a second insert fails
     order_id: int = Field(foreign_key="orders.id")

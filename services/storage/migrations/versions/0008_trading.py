@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column('average_fill_price', sa.Numeric(precision=24, scale=10), nullable=True),
     sa.Column('fees_paid', sa.Numeric(precision=24, scale=4), nullable=False),
     sa.Column('triggered', sa.Boolean(), nullable=False),
+    sa.Column('rested', sa.Boolean(), nullable=False),
     sa.Column('water_mark', sa.Numeric(precision=24, scale=10), nullable=True),
     sa.Column('reserve_price', sa.Numeric(precision=24, scale=10), nullable=True),
     sa.Column('parent_id', sa.Integer(), nullable=True),
