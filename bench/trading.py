@@ -152,6 +152,9 @@ def tick_to_fill(ctx: Context, tries: int) -> dict[str, Any]:
         session.flush()
         iid, pid = instrument.id or 0, portfolio.id or 0
     threads = 16
+    from services.engine.client import declare_topology
+
+    declare_topology(ctx.rabbit.channel)
     ctx.rabbit.purge("refresh", "orders")
     stamps, marks = ctx.new_run("trading")
     reader = MarkReader(marks)
@@ -239,6 +242,7 @@ def main() -> None:
     with throwaway_database(args.database, scratch) as url:
         lines.append(f"Database: {server_version(url)}")
         scale = fills_at_scale(url, args)
+        say(f"fills at scale: {scale}")
         verdict = "pass" if scale["wall_s"] < SCALE_TARGET_S else "FAIL"
         lines.append(
             f"Fills at scale: {scale['evaluated']:,} orders evaluated, {scale['fills']:,} fills ({scale['stored']:,} "
@@ -250,6 +254,7 @@ def main() -> None:
             connection = rabbit.Rabbit(amqp)
             try:
                 latency = tick_to_fill(Context(amqp, url, scratch, connection), args.tries)
+                say(f"tick to fill: {latency}")
             finally:
                 connection.close()
                 procs.stop_all()
@@ -263,6 +268,10 @@ def main() -> None:
     lines.append(f"Load average after: {report.load()}")
     shutil.rmtree(scratch, ignore_errors=True)
     print("\n".join(f"- {line}" for line in lines))
+
+
+def say(line: str) -> None:
+    print(f"bench.trading: {line}", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 
 Exactly once in effect. Orders are read in batches without locks and evaluated; those that an event
 would change (a fill, a trigger, a water mark, a cancel, an expiry) are then worked in one
-transaction per batch, which first takes them for itself: `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL (a second worker skips
-them and takes the next), `BEGIN IMMEDIATE` on SQLite (one writer at a time; the next waits, then
-finds the orders already through the events). Inside, each order is evaluated against each event
-newer than `orders.evaluated_through`, which moves forward in the same transaction as the fills; so
-an event is evaluated once per order however often the message is delivered or however many workers
+transaction per batch, which first takes them for itself: `SELECT ... FOR UPDATE SKIP LOCKED` on
+PostgreSQL (a second worker skips them and takes the next), `BEGIN IMMEDIATE` on SQLite (one
+writer at a time; the next waits, then finds the orders already through the events). Inside, each
+order is evaluated again, from its locked row, against each event newer than
+`orders.evaluated_through`, which moves forward in the same transaction as the fills; so an event is
+evaluated once per order however often the message is delivered or however many workers
 run it. Each fill's id is `<order id>:<event key>` and primary key of `fills`: a second insert of the
 same fill fails the transaction instead of applying it twice. A worker killed mid-batch leaves nothing
 (the transaction rolls back) and the redelivered message fills the same orders with the same ids.
