@@ -14,6 +14,7 @@ from actors.broker import settings
 from actors.declare import contract_actor
 from actors.provider_clients import providers
 from actors.task_context import reporter
+from actors.trading import price_listener
 from services.market_data.asset_info import fetch_asset_info as fetch_info
 from services.market_data.history import fetch_history
 from services.market_data.history import refresh_benchmark as refresh_benchmark_bars
@@ -31,7 +32,11 @@ sessions = session_factory(settings.database_url)
 def refresh_all_prices(asset_classes: list[str] | None = None) -> str:
     """The latest price of every active instrument (or of some asset classes), batched per provider."""
     report = refresh_prices(
-        session_factory=sessions, providers=providers(), asset_classes=asset_classes, reporter=reporter()
+        session_factory=sessions,
+        providers=providers(),
+        asset_classes=asset_classes,
+        reporter=reporter(),
+        on_prices=price_listener(),  # process_orders for the instruments with working orders
     )
     return report.summary()
 

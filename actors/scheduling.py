@@ -67,12 +67,14 @@ def run_scheduler(settings: Settings | None = None, stop: threading.Event | None
 
     from services.market_data.freshness_metrics import PriceFreshnessCollector
     from services.scheduling.metrics import SchedulerMetrics
+    from services.trading.book_metrics import OrderBookCollector
 
     sessions = session_factory(settings.database_url)
     metrics = SchedulerMetrics()
     metrics.registry.register(
         PriceFreshnessCollector(session_factory=sessions, max_age_s=settings.tickwork_price_max_age_seconds)
     )
+    metrics.registry.register(OrderBookCollector(session_factory=session_factory(settings.database_url)))
     if settings.tickwork_scheduler_metrics_port:
         try:
             start_http_server(settings.tickwork_scheduler_metrics_port, registry=metrics.registry)

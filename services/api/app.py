@@ -21,7 +21,7 @@ from services.api import audit
 from services.api.access import Authenticate, access_refusal
 from services.api.audit_log import AuditLog
 from services.api.methods import AllowedMethods, RouteTable
-from services.api.routes import dead_letters, jobs, market, notifications, queues, reports, tasks
+from services.api.routes import dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
 from services.engine.client import TickworkClient
@@ -31,11 +31,13 @@ from services.errors import MessageRejected, NotFound, PublishFailed, TickworkEr
 from services.notifications.preferences import PreferenceInvalid
 from services.settings import Settings
 from services.storage.db import SessionFactory, session_factory
+from services.trading.errors import OrderNotCancellable
 
 log = logging.getLogger("tickwork.api")
 
 STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (NotFound, 404),  # every "no such id or name": tasks, jobs, tokens, portfolios, recipients, rules, ...
+    (OrderNotCancellable, 409),
     (TaskNotCancellable, 409),
     (IdempotencyConflict, 409),
     (MessageRejected, 422),  # unknown actor, parameters that fail the actor's schema
@@ -66,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     # The one place the API turns DATABASE_URL into sessions for the use cases (and the client's ledger).
     app.state.sessions = session_factory(settings.database_url)
-    routers = (tasks, jobs, dead_letters, queues, market, reports, notifications)
+    routers = (tasks, jobs, dead_letters, queues, market, reports, notifications, orders, risk)
     for router in (module.router for module in routers):
         # Per route rather than app-wide: FastAPI's app-wide limit answers before any middleware
         # (so before the audit log), in plain text.

@@ -30,6 +30,7 @@ from services.storage.models.portfolio import (
     Trade,
 )
 from services.storage.models.scheduling import ScheduledJob, ScheduledRun
+from services.storage.models.trading import Fill, Order, RiskEvent, RiskLimits, TradingSwitch
 
 metadata = SQLModel.metadata
 
@@ -46,11 +47,13 @@ __all__ = [
     "CorporateAction",
     "DailyBar",
     "DeadLetterAction",
+    "Fill",
     "IdempotencyKey",
     "Instrument",
     "IntradayBar",
     "Notification",
     "NotificationRecipient",
+    "Order",
     "PerformanceFigures",
     "Portfolio",
     "PortfolioMetrics",
@@ -58,10 +61,13 @@ __all__ = [
     "Position",
     "ProviderState",
     "Report",
+    "RiskEvent",
+    "RiskLimits",
     "ScheduledJob",
     "ScheduledRun",
     "Task",
     "Trade",
+    "TradingSwitch",
     "WorkerProcess",
     "metadata",
 ]
