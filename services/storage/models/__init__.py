@@ -22,6 +22,7 @@ from services.storage.models.market_data import (
 from services.storage.models.notifications import Alert, AlertRule, AlertRuleState, Notification, NotificationRecipient
 from services.storage.models.portfolio import CashFlow, Portfolio, PortfolioMetrics, PortfolioSnapshot, Position, Trade
 from services.storage.models.scheduling import ScheduledJob, ScheduledRun
+from services.storage.models.trading import Fill, Order, RiskEvent, RiskLimits, TradingSwitch
 
 metadata = SQLModel.metadata
 
@@ -38,21 +39,26 @@ __all__ = [
     "CorporateAction",
     "DailyBar",
     "DeadLetterAction",
+    "Fill",
     "IdempotencyKey",
     "Instrument",
     "IntradayBar",
     "Notification",
     "NotificationRecipient",
+    "Order",
     "Portfolio",
     "PortfolioMetrics",
     "PortfolioSnapshot",
     "Position",
     "ProviderState",
     "Report",
+    "RiskEvent",
+    "RiskLimits",
     "ScheduledJob",
     "ScheduledRun",
     "Task",
     "Trade",
+    "TradingSwitch",
     "WorkerProcess",
     "metadata",
 ]
