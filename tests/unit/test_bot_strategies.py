@@ -52,7 +52,7 @@ DECLINE = [100 - 0.5 * i for i in range(20)]
 
 def test_a_cross_up_buys_when_flat() -> None:
     # Given a slow decline, then a rise modest enough to keep RSI (64) under 70 the bar the fast EMA crosses
-    closes = DECLINE + [94.0]
+    closes = [*DECLINE, 94.0]
     signal = strategy(bars(closes), PARAMS, False)
     assert signal.action == SignalAction.BUY, signal
     assert signal.indicators["ema_fast"] > signal.indicators["ema_slow"]  # type: ignore[operator]
@@ -61,12 +61,12 @@ def test_a_cross_up_buys_when_flat() -> None:
 
 def test_a_cross_up_with_rsi_overbought_is_vetoed() -> None:
     # Given the same cross, first with a bigger jump (RSI far over 70), then under a stricter threshold
-    for closes, params in ((DECLINE + [99.0], PARAMS), (DECLINE + [94.0], {**PARAMS, "rsi_overbought": 60})):
+    for closes, params in (([*DECLINE, 99.0], PARAMS), ([*DECLINE, 94.0], {**PARAMS, "rsi_overbought": 60})):
         signal = strategy(bars(closes), params, False)
         assert signal.action == SignalAction.HOLD
         assert signal.reason.startswith("cross up vetoed: rsi")
         assert signal.indicators["ema_fast"] > signal.indicators["ema_slow"]  # type: ignore[operator]
-    signal = strategy(bars(DECLINE + [99.0]), PARAMS, False)
+    signal = strategy(bars([*DECLINE, 99.0]), PARAMS, False)
     assert signal.action == SignalAction.HOLD
     assert signal.reason.startswith("cross up vetoed: rsi")
     assert signal.indicators["rsi"] >= 70  # type: ignore[operator]
