@@ -104,6 +104,14 @@ TIMETABLE: list[Job] = [
         description="fill pending paper orders every 5 s while the market is open",
     ),
     Job(
+        "bots-every-minute",
+        "run_all_bots",
+        utc("* * * * *"),
+        grace=50 * S,
+        overdue_after=10 * MIN,
+        description="one run_bot per active bot whose cadence (every minute, hourly, at the close) is due",
+    ),
+    Job(
         "bot-counters-reset",
         "reset_daily_bot_counters",
         utc("0 0 * * *"),

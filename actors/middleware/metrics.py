@@ -166,6 +166,9 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         from services.notifications.metrics import declare_notification_series
 
         declare_notification_series()  # the notification series, at 0 before any send
+        from services.bots.metrics import declare_bot_series
+
+        declare_bot_series()  # the bots' series, at 0 before any run
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
         # Every series exists from the start at 0, so that rate() and increase() see the first event

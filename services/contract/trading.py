@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field
 
 from services.contract.fields import Id
@@ -20,6 +22,9 @@ class CheckRiskLimits(Payload):
 
 class RunBot(Payload):
     bot_id: Id
+    tick: datetime | None = Field(
+        None, description="the fan-out tick this run belongs to (UTC); a tick runs once per bot. None: a run by hand"
+    )
 
 
 TRADING_ACTORS = [
@@ -44,7 +49,7 @@ TRADING_ACTORS = [
         "bots",
         RunBot,
         task_class=DEFAULT,
-        idempotency="a bot run is keyed by bot and tick; one run per bot at a time",
+        idempotency="a bot run is keyed by bot and tick (a tick already run is skipped); one run per bot at a time",
     ),
     ActorSpec("run_all_bots", "bots", NoArguments, idempotency="fans out run_bot keyed by bot and tick"),
     ActorSpec(

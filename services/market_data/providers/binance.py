@@ -137,7 +137,7 @@ class BinanceProvider:
                 exchange="Binance",
                 currency=info.get("quoteAsset"),
                 details=details,
-                **_trading_rules(info.get("filters")),
+                **_trading_rules(info.get("filters")),  # type: ignore[arg-type]
             )
 
         return self.http.get("/api/v3/exchangeInfo", read, params={"symbol": symbol}, cost=WEIGHT_EXCHANGE_INFO)
