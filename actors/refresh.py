@@ -16,6 +16,7 @@ from actors.broker import settings
 from actors.declare import contract_actor
 from actors.provider_clients import providers
 from actors.task_context import reporter
+from actors.trading import price_listener
 from services.errors import PortfolioNotFound
 from services.market_data.asset_info import fetch_asset_info as fetch_info
 from services.market_data.history import ensure_benchmark, fetch_history
@@ -32,7 +33,11 @@ from services.storage.models import Portfolio, Position
 def refresh_all_prices(asset_classes: list[str] | None = None) -> str:
     """The latest price of every active instrument (or of some asset classes), batched per provider."""
     report = refresh_prices(
-        database_url=settings.database_url, providers=providers(), asset_classes=asset_classes, reporter=reporter()
+        database_url=settings.database_url,
+        providers=providers(),
+        asset_classes=asset_classes,
+        reporter=reporter(),
+        on_prices=price_listener(),  # process_orders for the instruments with working orders
     )
     return report.summary()
 

@@ -6,6 +6,7 @@ with one line naming the variable, which the entry points print before exiting w
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
@@ -127,6 +128,22 @@ class Settings(BaseSettings):
     tickwork_alert_price_move_limit: float = Field(0.10, gt=0, le=10)
     tickwork_alert_cooldown_seconds: float = Field(3600.0, ge=0, le=30 * 86400)
 
+    # -- paper trading --------------------------------------------------------------------------
+    # The most of a bar's (or interval's) volume one evaluation may fill (0.1 = 10 %); the rest works on.
+    tickwork_order_participation: Decimal = Field(Decimal("0.10"), gt=0, le=1)
+    # Fees (services/trading/fees.py): equities per share with a minimum and a cap as a share of the
+    # notional; crypto a share of the notional for fills that make / take liquidity.
+    tickwork_fee_equity_per_share: Decimal = Field(Decimal("0.005"), ge=0, le=100)
+    tickwork_fee_equity_minimum: Decimal = Field(Decimal("1"), ge=0, le=10_000)
+    tickwork_fee_equity_max_share: Decimal = Field(Decimal("0.005"), ge=0, le=1)
+    tickwork_fee_crypto_maker: Decimal = Field(Decimal("0.001"), ge=0, le=1)
+    tickwork_fee_crypto_taker: Decimal = Field(Decimal("0.001"), ge=0, le=1)
+    # Orders claimed per processing transaction.
+    tickwork_order_batch_size: int = Field(500, ge=1, le=10_000)
+    # Test only (refused outside TICKWORK_ENV=test): a path; the first process_orders transaction with
+    # a fill creates the file and SIGKILLs its worker before committing (a crash leaves no half fill).
+    tickwork_test_kill_mid_fill: str | None = None
+
     # -- REST API ---------------------------------------------------------------------------------
     tickwork_api_host: str = "127.0.0.1"
     tickwork_api_port: int = Field(8000, ge=1, le=65535)
@@ -155,6 +172,13 @@ class Settings(BaseSettings):
     def _real_secret_outside_development(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and info.data.get("tickwork_env") != "development" and _is_placeholder(value):
             raise ValueError("a placeholder: set a random secret of 16 or more characters")
+        return value
+
+    @field_validator("tickwork_test_kill_mid_fill")
+    @classmethod
+    def _test_hook_only_in_tests(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and info.data.get("tickwork_env") != "test":
+            raise ValueError("a test hook: only allowed with TICKWORK_ENV=test")
         return value
 
 

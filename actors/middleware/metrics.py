@@ -166,6 +166,9 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         from services.notifications.metrics import declare_notification_series
 
         declare_notification_series()  # the notification series, at 0 before any send
+        from services.trading.metrics import declare_trading_series
+
+        declare_trading_series()  # the trading series, at 0 before the first order
         from services.bots.metrics import declare_bot_series
 
         declare_bot_series()  # the bots' series, at 0 before any run

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api import audit
-from services.api.routes import dead_letters, jobs, market, notifications, queues, reports, tasks
+from services.api.routes import dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
 from services.api.tokens import TokenNotFound
@@ -30,6 +30,7 @@ from services.notifications.admin import PreferenceInvalid, RecipientNotFound, R
 from services.scheduling.store import JobNotFound
 from services.settings import Settings
 from services.storage.db import session_scope
+from services.trading.errors import OrderNotCancellable, OrderNotFound
 
 log = logging.getLogger("tickwork.api")
 
@@ -40,6 +41,8 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (PortfolioNotFound, 404),
     (RecipientNotFound, 404),
     (RuleNotFound, 404),
+    (OrderNotFound, 404),
+    (OrderNotCancellable, 409),
     (TaskNotCancellable, 409),
     (IdempotencyConflict, 409),
     (MessageRejected, 422),  # unknown actor, parameters that fail the actor's schema
@@ -69,7 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
-    routers = (tasks, jobs, dead_letters, queues, market, reports, notifications)
+    routers = (tasks, jobs, dead_letters, queues, market, reports, notifications, orders, risk)
     for router in (module.router for module in routers):
         app.include_router(router)
     _health(app, settings)

@@ -17,6 +17,7 @@ from services.cli.instruments import instruments
 from services.cli.jobs import jobs, scheduler
 from services.cli.maintenance import backups, cleanup, restore_archive
 from services.cli.notifications import notify
+from services.cli.orders import orders, risk
 from services.cli.portfolio import seed_demo
 from services.cli.reports import reports
 from services.cli.sandbox import sandbox
@@ -169,6 +170,8 @@ main.add_command(reports)
 main.add_command(seed_demo)
 main.add_command(sandbox)
 main.add_command(notify)
+main.add_command(orders)
+main.add_command(risk)
 register_shortcuts(main)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -13,11 +14,19 @@ from services.engine.task_classes import DEFAULT, REALTIME
 
 
 class ProcessOrders(Payload):
-    portfolio_id: Id | None = Field(None, description="None processes the pending orders of every portfolio")
+    portfolio_id: Id | None = Field(None, description="None processes the working orders of every portfolio")
+    instrument_ids: list[Id] | None = Field(
+        None,
+        max_length=1000,
+        description="only orders for these instruments (sent when their new prices are stored); None: all",
+    )
+    asset_classes: list[Literal["equity", "etf", "crypto"]] | None = Field(
+        None, max_length=3, description="only orders for instruments of these classes (the crypto sweep); None: all"
+    )
 
 
 class CheckRiskLimits(Payload):
-    portfolio_id: Id | None = None
+    portfolio_id: Id | None = Field(None, description="None checks every portfolio that has risk limits")
 
 
 class RunBot(Payload):
@@ -34,7 +43,12 @@ TRADING_ACTORS = [
         ProcessOrders,
         priority=Priority.CRITICAL,
         task_class=REALTIME,
-        idempotency="an order moves from pending to filled once, under a row lock",
+        idempotency=(
+            "each order is evaluated once per market event: its orders are claimed (FOR UPDATE SKIP LOCKED "
+            "on PostgreSQL, BEGIN IMMEDIATE on SQLite), only events newer than the order's evaluated_through "
+            "are evaluated, and each fill's id (order id + event) is the primary key of fills, all in one "
+            "transaction with the trade, cash and position; a redelivered or concurrent run fills nothing twice"
+        ),
     ),
     ActorSpec(
         "check_risk_limits",
@@ -42,7 +56,11 @@ TRADING_ACTORS = [
         CheckRiskLimits,
         priority=Priority.CRITICAL,
         task_class=REALTIME,
-        idempotency="reads positions and records breaches keyed by rule and day",
+        idempotency=(
+            "acts only on a breach that still holds: a halted portfolio is not reduced again, and a trim "
+            "or rebalance is not placed while the risk manager's earlier order for that instrument is open "
+            "(its client order id is keyed by rule, instrument and day)"
+        ),
     ),
     ActorSpec(
         "run_bot",

@@ -70,13 +70,17 @@ def refresh_prices(
     reporter: ProgressReporter | None = None,
     threads_per_provider: int = 4,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_prices: Callable[[list[int]], None] | None = None,
 ) -> RefreshReport:
-    """Price every active instrument (or those of `asset_classes` / `instrument_ids`) and store the prices."""
+    """Price every active instrument (or those of `asset_classes` / `instrument_ids`) and store the prices.
+
+    `on_prices(instrument_ids)` is called after each batch of new prices is committed (paper orders
+    are processed on it), from the refresh's own thread; its failure is logged, not raised."""
     reporter = reporter or NullReporter()
     with session_scope(database_url) as session:
         wanted = targets(session=session, asset_classes=asset_classes, instrument_ids=instrument_ids)
     report = RefreshReport(instruments=len(wanted))
-    run = _Run(database_url, providers, report, reporter, threads_per_provider, clock)
+    run = _Run(database_url, providers, report, reporter, threads_per_provider, clock, on_prices)
     try:
         run.start(wanted)
         run.until_done()
@@ -97,8 +101,10 @@ class _Run:
         reporter: ProgressReporter,
         threads: int,
         clock: Callable[[], datetime],
+        on_prices: Callable[[list[int]], None] | None = None,
     ) -> None:
         self.database_url, self.providers, self.report = database_url, providers, report
+        self.on_prices = on_prices
         self.reporter, self.threads, self.clock = reporter, threads, clock
         self.pools: dict[str, ThreadPoolExecutor] = {}
         self.running: set[Future[_Outcome]] = set()
@@ -181,7 +187,16 @@ class _Run:
         if prices:
             with session_scope(self.database_url) as session:
                 record_prices(prices, session=session, checked_at=now)
+            self._priced([price.instrument_id for price in prices])
         self._route(onward)
+
+    def _priced(self, instrument_ids: list[int]) -> None:
+        if self.on_prices is None:
+            return
+        try:
+            self.on_prices(instrument_ids)
+        except Exception:  # the prices are stored; the orders sweep picks them up within seconds
+            log.exception("event=on_prices_failed instruments=%d", len(instrument_ids))
 
     def _give_up(self, exhausted: list[Target]) -> None:
         """No provider left: unknown if every provider asked said so, else failed with its last error."""

@@ -22,6 +22,7 @@ class MarketGate(StrEnum):
     REGULAR_HOURS = "regular_hours"  # open until close, early closes included
     EXTENDED_HOURS = "extended_hours"  # pre-market, regular and after-hours
     OUTSIDE_EXTENDED_HOURS = "outside_extended_hours"  # nights, weekends and holidays
+    OUTSIDE_REGULAR_HOURS = "outside_regular_hours"  # all but open to close: crypto's sweep
 
     def allows(self, at: datetime, calendar: NyseCalendar = NYSE) -> bool:
         if self is MarketGate.ALWAYS:
@@ -33,6 +34,8 @@ class MarketGate(StrEnum):
             return phase is Phase.REGULAR
         if self is MarketGate.EXTENDED_HOURS:
             return phase is not Phase.CLOSED
+        if self is MarketGate.OUTSIDE_REGULAR_HOURS:
+            return phase is not Phase.REGULAR
         return phase is Phase.CLOSED
 
 

@@ -79,6 +79,10 @@ class Rejection(StrEnum):
     TRAIL_NOT_ALLOWED = "trail_not_allowed"
     TIME_IN_FORCE_NOT_ALLOWED = "time_in_force_not_allowed"
     EXTENDED_HOURS_NOT_ALLOWED = "extended_hours_not_allowed"
+    # A bracket's shape (brackets.validate_bracket).
+    BRACKET_TIME_IN_FORCE_NOT_ALLOWED = "bracket_time_in_force_not_allowed"
+    BRACKET_LEGS_NOT_ALLOWED = "bracket_legs_not_allowed"
+    BRACKET_PRICES_INVERTED = "bracket_prices_inverted"
     # Pre-trade checks against the portfolio and the instrument (the placing use case).
     UNKNOWN_INSTRUMENT = "unknown_instrument"
     INACTIVE_INSTRUMENT = "inactive_instrument"

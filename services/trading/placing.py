@@ -34,10 +34,12 @@ from services.errors import PortfolioNotFound
 from services.portfolio.money import WIDE, ZERO, money
 from services.scheduling.market_hours import NyseCalendar
 from services.storage.models import Instrument, Order, Portfolio, PortfolioSnapshot, Position
+from services.trading.brackets import LegRole, bracket_children, validate_bracket
 from services.trading.errors import OrderNotCancellable, OrderNotFound, OrderRequestInvalid
 from services.trading.fees import FeeSchedule, fee
 from services.trading.kill_switch import halted_reason
 from services.trading.limits import limits_of
+from services.trading.linked import apply_linked
 from services.trading.model import (
     Liquidity,
     OrderState,
@@ -45,10 +47,9 @@ from services.trading.model import (
     OrderType,
     Rejection,
     Side,
-    TimeInForce,
     validate_terms,
 )
-from services.trading.records import OPEN_STATES, WORKING_STATES, is_open
+from services.trading.records import OPEN_STATES, WORKING_STATES, is_open, terms_of
 from services.trading.time_in_force import expires_at
 
 HUNDRED = Decimal(100)
@@ -157,18 +158,17 @@ def place_oco(
 
 
 def cancel_order(*, session: Session, order_id: int, now: datetime, reason: str = "cancelled") -> Order:
-    """Cancel an open order (its unfilled rest); a bracket entry takes its children with it, an OCO
-    member its sibling. Raises OrderNotFound, or OrderNotCancellable when it is already final."""
+    """Cancel an open order (its unfilled rest), with its linked orders' effects (a bracket entry's
+    exits dropped, or activated for what it filled; an OCO sibling cancelled). Raises OrderNotFound,
+    or OrderNotCancellable when it is already final."""
     order = session.get(Order, order_id, with_for_update=True)
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
     if not is_open(order):
         raise OrderNotCancellable(f"order {order_id} is {order.state}: only open orders can be cancelled")
     _finish(order, OrderState.CANCELLED, reason, now)
-    for linked in _linked_open(session, order):
-        _finish(linked, OrderState.CANCELLED, f"linked order {order.id} cancelled", now)
-        session.add(linked)
     session.add(order)
+    apply_linked(session=session, order=order, now=now)
     session.flush()
     return order
 
@@ -332,15 +332,11 @@ def _new_order(
 
 
 def _bracket_rejection(terms: OrderTerms, request: OrderRequest) -> str | None:
-    take_profit, stop_loss = request.take_profit or ZERO, request.stop_loss or ZERO
-    if not (take_profit.is_finite() and take_profit > 0):
-        return Rejection.LIMIT_PRICE_NOT_POSITIVE.value
-    if not (stop_loss.is_finite() and stop_loss > 0):
-        return Rejection.STOP_PRICE_NOT_POSITIVE.value
-    # A long entry exits higher for profit and lower for loss; a short entry the other way round.
-    if (terms.side == Side.BUY) != (take_profit > stop_loss):
-        return "bracket_prices_inverted"
-    return None
+    take_profit, stop_loss = bracket_children(
+        terms, take_profit=request.take_profit or ZERO, stop_loss=request.stop_loss or ZERO
+    )
+    reason = validate_bracket(terms, take_profit, stop_loss)
+    return reason.value if reason else None
 
 
 def _bracket_children(
@@ -352,14 +348,12 @@ def _bracket_children(
     now: datetime,
     calendar: NyseCalendar,
 ) -> list[Order]:
-    exit_side = Side.SELL if request.terms.side == Side.BUY else Side.BUY
-    base = replace(request.terms, side=exit_side, time_in_force=TimeInForce.GTC, extended_hours=False)
-    legs = (
-        ("take_profit", replace(base, type=OrderType.LIMIT, limit_price=request.take_profit, stop_price=None)),
-        ("stop_loss", replace(base, type=OrderType.STOP, stop_price=request.stop_loss, limit_price=None)),
+    take_profit, stop_loss = bracket_children(
+        terms_of(entry), take_profit=request.take_profit or ZERO, stop_loss=request.stop_loss or ZERO
     )
+    legs = ((LegRole.TAKE_PROFIT.value, take_profit), (LegRole.STOP_LOSS.value, stop_loss))
     group = f"bracket:{entry.id}"
-    entry.link_role, entry.oco_group = "entry", None
+    entry.link_role, entry.oco_group = LegRole.ENTRY.value, None
     children = []
     for role, terms in legs:
         child = _new_order(
@@ -394,11 +388,3 @@ def _by_client_id(session: Session, portfolio_id: int, client_order_id: str) -> 
 
 def _children(session: Session, order: Order) -> list[Order]:
     return list(session.exec(select(Order).where(Order.parent_id == order.id).order_by(col(Order.id))))
-
-
-def _linked_open(session: Session, order: Order) -> list[Order]:
-    """A bracket entry's children, or an OCO member's open siblings."""
-    linked = _children(session, order)
-    if order.oco_group:
-        linked += session.exec(select(Order).where(Order.oco_group == order.oco_group, Order.id != order.id)).all()
-    return [other for other in linked if is_open(other)]

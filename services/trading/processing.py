@@ -83,6 +83,7 @@ def process_orders(
     calendar: NyseCalendar,
     clock: Callable[[], datetime],
     instrument_ids: Sequence[int] | None = None,
+    asset_classes: Sequence[str] | None = None,
     portfolio_id: int | None = None,
     observer: TradingObserver | None = None,
     before_commit: Callable[[int], None] | None = None,
@@ -94,7 +95,7 @@ def process_orders(
     observer = observer or NoTradingMetrics()
     report = ProcessReport()
     with session_factory() as session:
-        ids = _candidates(session, instrument_ids, portfolio_id)
+        ids = _candidates(session, instrument_ids, asset_classes, portfolio_id)
     for start in range(0, len(ids), rules.batch_size):
         chunk = ids[start : start + rules.batch_size]
         done: list[tuple[Order, Fill, Event]] = []
@@ -118,10 +119,17 @@ def process_orders(
     return report
 
 
-def _candidates(session: Session, instrument_ids: Sequence[int] | None, portfolio_id: int | None) -> list[int]:
+def _candidates(
+    session: Session,
+    instrument_ids: Sequence[int] | None,
+    asset_classes: Sequence[str] | None,
+    portfolio_id: int | None,
+) -> list[int]:
     query = select(Order.id).where(col(Order.state).in_(WORKING_STATES)).order_by(col(Order.id))
     if instrument_ids is not None:
         query = query.where(col(Order.instrument_id).in_(list(instrument_ids)))
+    if asset_classes is not None:
+        query = query.where(col(Order.asset_class).in_(list(asset_classes)))
     if portfolio_id is not None:
         query = query.where(Order.portfolio_id == portfolio_id)
     return [i for i in session.exec(query).all() if i is not None]
