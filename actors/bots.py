@@ -26,6 +26,7 @@ from services.bots.metrics import bot_metrics
 from services.bots.runs import run_bot as run_one
 from services.bots.wiring import client_sender, orders_service
 from services.storage.db import session_factory, session_scope
+from services.trading.composition import fee_schedule
 
 _lock = threading.Lock()
 _sender: RunSender | None = None
@@ -65,7 +66,7 @@ def run_bot(bot_id: int, tick: datetime | str | None = None) -> str:
         # Messages carry the tick as an ISO string (JSON has no datetime type); validation has checked it.
         tick=(datetime.fromisoformat(tick) if isinstance(tick, str) else tick).astimezone(UTC) if tick else None,
         task_id=message.message_id if message else None,
-        place_order=orders_service(),
+        place_order=orders_service(fees=fee_schedule(settings)),
         clock=lambda: datetime.now(UTC),
         observer=bot_metrics(),
     ).summary()
