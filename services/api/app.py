@@ -18,10 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api import audit
-from services.api.routes import dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
+from services.api.routes import bots, dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
 from services.api.tokens import TokenNotFound
+from services.bots.errors import BotNotFound
 from services.engine.client import TickworkClient
 from services.engine.health import check_broker, check_database
 from services.engine.ledger.tasks import TaskNotCancellable, TaskNotFound
@@ -42,6 +43,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (RecipientNotFound, 404),
     (RuleNotFound, 404),
     (OrderNotFound, 404),
+    (BotNotFound, 404),
     (OrderNotCancellable, 409),
     (TaskNotCancellable, 409),
     (IdempotencyConflict, 409),
@@ -72,7 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
-    routers = (tasks, jobs, dead_letters, queues, market, reports, notifications, orders, risk)
+    routers = (tasks, bots, jobs, dead_letters, queues, market, reports, notifications, orders, risk)
     for router in (module.router for module in routers):
         app.include_router(router)
     _health(app, settings)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -57,7 +58,7 @@ def create_bot(*, session: Session, fields: Mapping[str, Any], by: str, now: dat
         raise BotConfigInvalid(f"unknown fields {sorted(unknown)}")
     if session.exec(select(Bot.id).where(Bot.name == fields.get("name"))).first() is not None:
         raise BotConfigInvalid(f"a bot named {fields.get('name')!r} exists already")
-    bot = Bot.model_validate({**fields, "created_at": now, "updated_at": now, "created_by": by})
+    bot = _validated({**fields, "created_at": now, "updated_at": now, "created_by": by})
     _check(session, bot)
     session.add(bot)
     session.flush()
@@ -73,7 +74,10 @@ def update_bot(*, session: Session, bot_id: int, changes: Mapping[str, Any], now
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise BotConfigInvalid(f"unknown fields {sorted(unknown)}")
-    merged = Bot.model_validate({**view.bot.model_dump(), **changes, "updated_at": now})
+    renamed = "name" in changes and changes["name"] != view.bot.name
+    if renamed and session.exec(select(Bot.id).where(Bot.name == changes["name"])).first() is not None:
+        raise BotConfigInvalid(f"a bot named {changes['name']!r} exists already")
+    merged = _validated({**view.bot.model_dump(), **changes, "updated_at": now})
     _check(session, merged)
     for name in changes:
         setattr(view.bot, name, getattr(merged, name))
@@ -141,6 +145,14 @@ def list_signals(*, session: Session, bot_id: int, limit: int = 100, outcome: st
     if outcome is not None:
         query = query.where(TradingSignal.outcome == outcome)
     return list(session.exec(query.order_by(col(TradingSignal.id).desc()).limit(limit)).all())
+
+
+def _validated(values: Mapping[str, Any]) -> Bot:
+    try:
+        return Bot.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise BotConfigInvalid(problems) from None
 
 
 def _check(session: Session, bot: Bot) -> None:
