@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 
 from services.cli.settings import Failure, settings_or_exit
@@ -10,8 +12,9 @@ from services.errors import TickworkError
 
 @click.command("seed-demo")
 def seed_demo() -> None:
-    """Create the demo instruments and portfolios in DATABASE_URL (migrated first); a second run
+    """Create the demo instruments, portfolios and bots in DATABASE_URL (migrated first); a second run
     changes nothing. Prices come from the next price refresh."""
+    from services.bots.seed import seed_demo_bots
     from services.portfolio.seed import seed_demo as seed
     from services.storage.db import session_scope
     from services.storage.migrate import upgrade
@@ -21,6 +24,7 @@ def seed_demo() -> None:
         upgrade(url)
         with session_scope(url) as session:
             report = seed(session=session)
+            bots = seed_demo_bots(session=session, now=datetime.now(UTC))
     except TickworkError as error:
         raise Failure(str(error)) from None
-    click.echo(report.summary())
+    click.echo(f"{report.summary()}, {bots} bots")

@@ -114,3 +114,12 @@ def test_managing_a_bot_from_the_cli(desk: Desk, monkeypatch: pytest.MonkeyPatch
     )
     assert refused.exit_code != 0 and "no instrument" in refused.output
     assert "deleted" in tickwork("delete", str(bot_id), "--yes")
+
+
+def test_seed_demo_adds_the_demo_bots_once(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    first = CliRunner().invoke(main, ["seed-demo"])
+    second = CliRunner().invoke(main, ["seed-demo"])
+    assert first.exit_code == 0 and first.output.strip().endswith("3 bots"), first.output
+    assert second.output.strip().endswith(", 0 bots")
+    assert "demo-btc-ema-rsi" in CliRunner().invoke(main, ["bots", "list"]).output
