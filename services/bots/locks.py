@@ -56,16 +56,16 @@ def claim_run(
     *, session: Session, bot_id: int, token: str, now: datetime, tick: datetime | None, stale_after: timedelta
 ) -> Claim:
     """Take bot `bot_id`'s run lock for `token` without waiting; the caller commits at once."""
-    bot = session.get(Bot, bot_id)
-    if bot is None:
+    active = session.exec(select(Bot.active).where(Bot.id == bot_id)).first()
+    if active is None:
         return Claim(Refusal.MISSING)
-    if not bot.active:
+    if not active:
         return Claim(Refusal.INACTIVE)
     if session.get_bind().dialect.name == "postgresql":
         try:
-            with session.begin_nested():
-                session.exec(select(BotState.bot_id).where(BotState.bot_id == bot_id).with_for_update(nowait=True))
+            session.exec(select(BotState.bot_id).where(BotState.bot_id == bot_id).with_for_update(nowait=True))
         except OperationalError:  # lock_not_available: another run is taking or releasing it now
+            session.rollback()  # the transaction is aborted; nothing of it is kept
             return Claim(Refusal.ALREADY_RUNNING)
     stale_before = now - stale_after
     conditions: list[Any] = [
@@ -113,10 +113,7 @@ def hold_run(*, session: Session, bot_id: int, token: str, now: datetime) -> Bot
     )
     if held.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    state = session.get(BotState, bot_id)
-    if state is not None:
-        session.refresh(state)
-    return state
+    return session.get(BotState, bot_id)  # a new session: loaded now, after the UPDATE
 
 
 def release(state: BotState, *, status: str, message: str | None, now: datetime, tick: datetime | None) -> None:

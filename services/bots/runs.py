@@ -169,9 +169,6 @@ def _decide(
     limit = _daily_limit(bot, state)
     if limit is not None:
         return _Decision(RunOutcome.PAUSED, RunAction.PAUSED, limit, BotStatus.PAUSED_DAILY_LIMIT)
-    halted = halted_reason(session=session, portfolio_id=bot.portfolio_id)
-    if halted is not None:
-        return _Decision(RunOutcome.NO_TRADE, RunAction.HOLD, f"trading halted: {halted}", BotStatus.WAITING)
     if followed.pending_entry:
         return _Decision(RunOutcome.NO_TRADE, RunAction.HOLD, "entry order still working", BotStatus.WAITING)
     key = f"bot{bot.id}-{tick.strftime('%Y%m%dT%H%M') if tick else token[:12]}"
@@ -183,6 +180,12 @@ def _decide(
         return _Decision(RunOutcome.NO_TRADE, RunAction.HOLD, f"no {bot.bar_interval} bars stored", BotStatus.WAITING)
     signal = STRATEGIES[bot.strategy](bars, bot.params, state.in_position)
     price = instrument.last_price or bars[-1].close
+    wants_order = (signal.action == SignalAction.BUY) != state.in_position and signal.action != SignalAction.HOLD
+    # The risk manager's halt, asked only when an order would follow (most runs hold).
+    halted = halted_reason(session=session, portfolio_id=bot.portfolio_id) if wants_order else None
+    if halted is not None:
+        reason = f"{signal.reason}; not placed: trading halted: {halted}"
+        return _Decision(RunOutcome.NO_TRADE, RunAction(signal.action.value), reason, BotStatus.WAITING, signal, price)
     if signal.action == SignalAction.BUY and not state.in_position:
         return _enter(session, bot, state, instrument, signal, price, now, key, place_order)
     if signal.action == SignalAction.SELL and state.in_position:

@@ -224,3 +224,14 @@ def test_a_redelivered_fan_out_starts_each_bot_once(bots: BotDesk) -> None:
 
 def test_orders_service_is_place_order_with_fees_bound(bots: BotDesk) -> None:
     assert callable(orders_service())
+
+
+def test_the_risk_managers_halt_stops_an_entry_before_the_orders_service(bots: BotDesk) -> None:
+    from services.trading.kill_switch import set_kill_switch
+
+    bot = bots.create()
+    with bots.desk.session() as session:
+        set_kill_switch(session=session, halted=True, by="ops", reason="drill", now=bots.desk.clock())
+    result = bots.run(bot)
+    assert (result.outcome, result.action) == ("no_trade", "buy")
+    assert "trading halted" in result.reason and bots.orders() == []
