@@ -25,7 +25,8 @@ from sqlalchemy import insert
 from sqlmodel import col, func, select
 
 from bench.database import server_version, throwaway_database
-from bench.procs import DRAMATIQ, Group, _proc_stats, free_port
+from bench.portfolio import backend_cpu
+from bench.procs import DRAMATIQ, Group, _proc_stats, busy_cpu_seconds, cpu_seconds, free_port
 from bench.rabbit import create_vhost, delete_vhost
 from services.bots.admin import create_bot
 from services.engine.client import TickworkClient
@@ -36,10 +37,11 @@ from services.storage.models import CashFlow, DailyBar, Instrument, Order, Portf
 TARGET_S = 20.0
 # A slow decline then one up bar: fast 3 / slow 6 / RSI 5 cross up with RSI under 70.
 CLOSES = [100 - 0.5 * i for i in range(40)] + [84.0]
+FLAT = [100.0] * 41  # no cross: every run holds
 PARAMS = {"fast": 3, "slow": 6, "rsi_window": 5, "rsi_overbought": 70}
 
 
-def seed(url: str, bots: int, portfolios: int, instruments: int = 10) -> None:
+def seed(url: str, bots: int, portfolios: int, instruments: int = 10, closes: list[float] = CLOSES) -> None:
     now = datetime.now(UTC)
     with session_scope(url) as session:
         symbols = [f"BOT{i:02d}-USD" for i in range(instruments)]
@@ -47,7 +49,7 @@ def seed(url: str, bots: int, portfolios: int, instruments: int = 10) -> None:
             session.add(Instrument(symbol=symbol, asset_class="crypto", last_price=Decimal("84"), last_price_at=now))
         session.flush()
         ids = {i.symbol: i.id for i in session.exec(select(Instrument))}  # type: ignore[call-overload]
-        start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=len(CLOSES))
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=len(closes))
         rows = [
             {
                 "instrument_id": ids[s],
@@ -57,7 +59,7 @@ def seed(url: str, bots: int, portfolios: int, instruments: int = 10) -> None:
                 "source": "bench",
             }
             for s in symbols
-            for d, c in enumerate(CLOSES)
+            for d, c in enumerate(closes)
         ]
         session.execute(insert(DailyBar), rows)
         owners = []
@@ -115,12 +117,15 @@ def main() -> None:
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--scenario", choices=["trade", "hold"], default="trade", help="every run places a bracket, or every run holds"
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="bench-bots-") as folder,
         throwaway_database(args.database, Path(folder)) as url,
     ):
-        seed(url, args.bots, args.portfolios)
+        seed(url, args.bots, args.portfolios, closes=CLOSES if args.scenario == "trade" else FLAT)
         vhost, amqp = create_vhost()
         port = free_port()
         env = dict(
@@ -140,6 +145,7 @@ def main() -> None:
             with TickworkClient(settings=settings, ledger_url=url) as client:
                 # The fan-out's tick is the minute the message is sent in: runs of ticks from then on count.
                 tick = datetime.now(UTC).replace(second=0, microsecond=0)
+                cpu_before = cpu_seconds(session=group.process.pid), sum(backend_cpu(url).values()), busy_cpu_seconds()
                 started = time.monotonic()
                 client.send("run_all_bots", {})
             peak = idle_rss
@@ -152,6 +158,9 @@ def main() -> None:
                     break
                 time.sleep(0.2)
             elapsed = time.monotonic() - started
+            worker_cpu = cpu_seconds(session=group.process.pid) - cpu_before[0]
+            server_cpu = sum(backend_cpu(url).values()) - cpu_before[1]
+            machine_cpu = busy_cpu_seconds() - cpu_before[2]
         finally:
             group.stop()
             delete_vhost(vhost)
@@ -164,7 +173,7 @@ def main() -> None:
             )
         version = server_version(url)
     verdict = "met" if elapsed < TARGET_S and done >= args.bots else "missed"
-    print(f"\n## Trading bots: {args.bots} bots, fan-out plus every run ({args.database})\n")
+    print(f"\n## Trading bots: {args.bots} bots, fan-out plus every run ({args.database}, {args.scenario})\n")
     print(
         f"Machine: {platform.node()}, {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
         f"{version}; shared with other engineers' test runs while measured."
@@ -175,9 +184,15 @@ def main() -> None:
     )
     print("| bots | runs done | traded | orders placed | fan-out + runs | target | worker RSS idle | worker RSS peak |")
     print("|---:|---:|---:|---:|---:|---|---:|---:|")
+    share = (worker_cpu + server_cpu) / machine_cpu if machine_cpu else 0.0
     print(
         f"| {args.bots} | {done} | {traded} | {orders} | {elapsed:.1f} s | < {TARGET_S:.0f} s ({verdict}) "
         f"| {idle_rss[0]:.0f} MB in {idle_rss[2]} processes | {peak[0]:.0f} MB (largest {peak[1]:.0f} MB) |"
+    )
+    print(
+        f"\nCPU while it ran: workers {worker_cpu:.1f} s, PostgreSQL backends {server_cpu:.1f} s, the whole machine "
+        f"{machine_cpu:.1f} s busy of {(os.cpu_count() or 1) * elapsed:.1f} s available on {os.cpu_count()} cores "
+        f"(this run had {share:.0%} of it)."
     )
 
 
