@@ -7,7 +7,7 @@ not yet implemented is dead-lettered by the worker with reason `unknown_actor`, 
 jobs stay inactive.
 """
 
-from actors import maintenance, notifications, refresh, trading  # noqa: F401  (each domain module registers its actors)
+from actors import bots, maintenance, notifications, refresh, trading  # noqa: F401  (each domain module registers its actors)
 from actors.broker import broker
 from actors.scheduling import mark_periodic_actors
 

@@ -133,6 +133,14 @@ TIMETABLE: list[Job] = [
         description="every portfolio's risk limits each minute (drawdown, position weight, drift)",
     ),
     Job(
+        "bots-every-minute",
+        "run_all_bots",
+        utc("* * * * *"),
+        grace=50 * S,
+        overdue_after=10 * MIN,
+        description="one run_bot per active bot whose cadence (every minute, hourly, at the close) is due",
+    ),
+    Job(
         "bot-counters-reset",
         "reset_daily_bot_counters",
         utc("0 0 * * *"),

@@ -169,6 +169,9 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         from services.trading.metrics import declare_trading_series
 
         declare_trading_series()  # the trading series, at 0 before the first order
+        from services.bots.metrics import declare_bot_series
+
+        declare_bot_series()  # the bots' series, at 0 before any run
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
         # Every series exists from the start at 0, so that rate() and increase() see the first event

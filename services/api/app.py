@@ -21,7 +21,7 @@ from services.api import audit
 from services.api.access import Authenticate, access_refusal
 from services.api.audit_log import AuditLog
 from services.api.methods import AllowedMethods, RouteTable
-from services.api.routes import dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
+from services.api.routes import bots, dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
 from services.engine.client import TickworkClient
@@ -68,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     # The one place the API turns DATABASE_URL into sessions for the use cases (and the client's ledger).
     app.state.sessions = session_factory(settings.database_url)
-    routers = (tasks, jobs, dead_letters, queues, market, reports, notifications, orders, risk)
+    routers = (tasks, bots, jobs, dead_letters, queues, market, reports, notifications, orders, risk)
     for router in (module.router for module in routers):
         # Per route rather than app-wide: FastAPI's app-wide limit answers before any middleware
         # (so before the audit log), in plain text.

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from services.cli.api import api, tokens
+from services.cli.bots import bots
 from services.cli.dlq import dlq
 from services.cli.instruments import instruments
 from services.cli.jobs import jobs, scheduler
@@ -168,6 +169,7 @@ main.add_command(cleanup)
 main.add_command(restore_archive)
 main.add_command(reports)
 main.add_command(seed_demo)
+main.add_command(bots)
 main.add_command(sandbox)
 main.add_command(notify)
 main.add_command(orders)

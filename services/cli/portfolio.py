@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 
 from services.cli.settings import Failure, sessions, settings_or_exit
@@ -10,8 +12,9 @@ from services.errors import TickworkError
 
 @click.command("seed-demo")
 def seed_demo() -> None:
-    """Create the demo instruments and portfolios in DATABASE_URL (migrated first); a second run
+    """Create the demo instruments, portfolios and bots in DATABASE_URL (migrated first); a second run
     changes nothing. Prices come from the next price refresh."""
+    from services.bots.seed import seed_demo_bots
     from services.portfolio.seed import seed_demo_portfolios
     from services.storage.migrate import upgrade
 
@@ -19,6 +22,8 @@ def seed_demo() -> None:
     try:
         upgrade(settings.database_url)
         report, _ = seed_demo_portfolios(session_factory=sessions(settings))
+        with sessions(settings)() as session:
+            bots = seed_demo_bots(session=session, now=datetime.now(UTC))
     except TickworkError as error:
         raise Failure(str(error)) from None
-    click.echo(report.summary())
+    click.echo(f"{report.summary()}, {bots} bots")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -30,6 +31,9 @@ class CheckRiskLimits(Payload):
 
 class RunBot(Payload):
     bot_id: Id
+    tick: datetime | None = Field(
+        None, description="the fan-out tick this run belongs to (UTC); a tick runs once per bot. None: a run by hand"
+    )
 
 
 TRADING_ACTORS = [
@@ -63,7 +67,7 @@ TRADING_ACTORS = [
         "bots",
         RunBot,
         task_class=DEFAULT,
-        idempotency="a bot run is keyed by bot and tick; one run per bot at a time",
+        idempotency="a bot run is keyed by bot and tick (a tick already run is skipped); one run per bot at a time",
     ),
     ActorSpec("run_all_bots", "bots", NoArguments, idempotency="fans out run_bot keyed by bot and tick"),
     ActorSpec(

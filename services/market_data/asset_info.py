@@ -79,6 +79,8 @@ def store_asset_info(instrument_id: int, source: str, info: Info, *, session: Se
     row.exchange, row.sector = _clip(info.exchange, 64), _clip(info.sector, 100)
     row.industry, row.currency = _clip(info.industry, 100), _clip(info.currency, 8)
     row.source, row.fetched_at, row.details = source, datetime.now(UTC), dict(info.details)
+    row.lot_step, row.min_quantity, row.min_notional = info.lot_step, info.min_quantity, info.min_notional
+    row.tick_size = info.tick_size
     session.add(row)
     instrument = session.get(Instrument, instrument_id)
     if instrument is not None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from services.errors import NonRetryableError
+from services.errors import NonRetryableError, NotFound
 
 
-class OrderNotFound(NonRetryableError):
+class OrderNotFound(NotFound, NonRetryableError):
     """Raised when an order id names no order."""
 
 

@@ -65,6 +65,11 @@ class Info:
     industry: str | None = None
     currency: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # Trading rules, where the venue publishes them (Binance's exchangeInfo filters).
+    lot_step: Decimal | None = None
+    min_quantity: Decimal | None = None
+    min_notional: Decimal | None = None
+    tick_size: Decimal | None = None
 
 
 class Provider(Protocol):

@@ -124,6 +124,7 @@ class BinanceProvider(HttpProvider):
                 exchange="Binance",
                 currency=info.get("quoteAsset"),
                 details=details,
+                **_trading_rules(info.get("filters")),  # type: ignore[arg-type]
             )
 
         return self.http.get("/api/v3/exchangeInfo", read, params={"symbol": symbol}, cost=WEIGHT_EXCHANGE_INFO)
@@ -143,6 +144,28 @@ def _read_body(response: requests.Response, symbols: str) -> Any:
     if response.status_code == 200:
         raise BadResponse(f"error inside a 200: {message}")
     raise unexpected(response)
+
+
+def _trading_rules(filters: Any) -> dict[str, Decimal | None]:
+    """LOT_SIZE stepSize/minQty, NOTIONAL (or the older MIN_NOTIONAL) minNotional, PRICE_FILTER
+    tickSize; a zero means "no rule" in Binance's filters, and becomes None."""
+    by_type = {f.get("filterType"): f for f in filters or [] if isinstance(f, dict)}
+    notional = by_type.get("NOTIONAL") or by_type.get("MIN_NOTIONAL") or {}
+
+    def number(spec: dict[str, Any] | None, key: str) -> Decimal | None:
+        raw = (spec or {}).get(key)
+        try:
+            value = Decimal(str(raw)) if raw is not None else None
+        except ArithmeticError:
+            raise BadResponse(f"exchangeInfo filter {key}={raw!r} is not a number") from None
+        return value if value else None
+
+    return {
+        "lot_step": number(by_type.get("LOT_SIZE"), "stepSize"),
+        "min_quantity": number(by_type.get("LOT_SIZE"), "minQty"),
+        "min_notional": number(notional, "minNotional"),
+        "tick_size": number(by_type.get("PRICE_FILTER"), "tickSize"),
+    }
 
 
 def _bar_of(row: list[Any]) -> Bar:

@@ -8,6 +8,7 @@ Conventions: money and prices are `Decimal` with explicit digits; timestamps are
 from sqlmodel import SQLModel
 
 from services.storage.models.api import ApiToken, AuditEntry, IdempotencyKey
+from services.storage.models.bots import Bot, BotState, TradingSignal
 from services.storage.models.engine import DeadLetterAction, Task, WorkerProcess
 from services.storage.models.maintenance import Backup, Report
 from services.storage.models.market_data import (
@@ -43,6 +44,8 @@ __all__ = [
     "AuditEntry",
     "Backup",
     "BarFields",
+    "Bot",
+    "BotState",
     "CashFlow",
     "CorporateAction",
     "DailyBar",
@@ -67,6 +70,7 @@ __all__ = [
     "ScheduledRun",
     "Task",
     "Trade",
+    "TradingSignal",
     "TradingSwitch",
     "WorkerProcess",
     "metadata",

@@ -95,6 +95,11 @@ class AssetInfo(SQLModel, table=True):
     source: str = Field(max_length=16)
     fetched_at: datetime = utc_field()
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Trading rules where the venue publishes them (Binance's LOT_SIZE, NOTIONAL, PRICE_FILTER).
+    lot_step: Decimal | None = quantity_field(default=None)
+    min_quantity: Decimal | None = quantity_field(default=None)
+    min_notional: Decimal | None = price_field(default=None)
+    tick_size: Decimal | None = price_field(default=None)
 
 
 class ProviderState(SQLModel, table=True):
