@@ -1,7 +1,5 @@
 """One shallow hierarchy of Tickwork's errors."""
 
-from sqlalchemy.exc import DataError
-
 
 class TickworkError(Exception):
     """Raised when Tickwork itself detects a problem (base class)."""
@@ -108,13 +106,3 @@ class TradeHistoryInvalid(NonRetryableError):
 
 class PortfolioNotFound(NotFound, NonRetryableError):
     """Raised when a portfolio id names no portfolio."""
-
-
-# What is never retried: our own verdicts, and a value the database refuses to store or compare (an
-# integer out of its column's range, a NUL in text): the same message meets the same refusal.
-NOT_RETRYABLE: tuple[type[BaseException], ...] = (NonRetryableError, DataError)
-
-
-def is_retryable(error: BaseException) -> bool:
-    """Whether retrying the message that raised `error` could succeed."""
-    return not isinstance(error, NOT_RETRYABLE)

@@ -1,6 +1,6 @@
 """Retries failed messages by the retry policy of their actor's task class.
 
-Errors that cannot succeed on retry (`services.errors.NOT_RETRYABLE`: `NonRetryableError` and the
+Errors that cannot succeed on retry (`services.engine.retry_policy.NOT_RETRYABLE`: `NonRetryableError` and the
 database's data errors; or the actor's `throws`) fail at once.
 A sender may override the policy for one message with the `retry_policy` option.
 """
@@ -14,8 +14,8 @@ from dramatiq.errors import Retry
 from dramatiq.middleware import Middleware
 
 from services.engine.error_text import error_traceback
-from services.engine.retry_policy import RetryPolicy
-from services.errors import RateLimited, TaskCancelled, is_retryable
+from services.engine.retry_policy import RetryPolicy, is_retryable
+from services.errors import RateLimited, TaskCancelled
 
 log = logging.getLogger("tickwork.retries")
 # The longest a provider's Retry-After can push a retry back (Stooq's daily limit lasts until midnight).

@@ -6,6 +6,10 @@ import random
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy.exc import DataError
+
+from services.errors import NonRetryableError
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -47,3 +51,13 @@ class RetryPolicy:
             "max_delay_s": self.max_delay_s,
             "jitter": self.jitter,
         }
+
+
+# What is never retried: our own verdicts, and a value the database refuses to store or compare (an
+# integer out of its column's range, a NUL in text): the same message meets the same refusal.
+NOT_RETRYABLE: tuple[type[BaseException], ...] = (NonRetryableError, DataError)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether retrying the message that raised `error` could succeed."""
+    return not isinstance(error, NOT_RETRYABLE)

@@ -15,7 +15,8 @@ from services.api.strict import QueryBool, QueryTimestamp
 from services.contract import CONTRACT
 from services.contract.fields import INTEGER_MAX
 from services.engine.error_text import error_message, error_traceback
-from services.errors import MessageRejected, PayloadInvalid, is_retryable
+from services.engine.retry_policy import is_retryable
+from services.errors import MessageRejected, PayloadInvalid
 
 
 class Query(BaseModel):

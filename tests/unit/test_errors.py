@@ -50,8 +50,10 @@ def test_the_not_found_errors_share_one_base():
     # Then each derives from NotFound, which the API answers 404 once for all
     assert not_found == {
         "BackupNotFound",
+        "BotNotFound",
         "InstrumentNotFound",
         "JobNotFound",
+        "OrderNotFound",
         "PortfolioNotFound",
         "RecipientNotFound",
         "ReportNotFound",

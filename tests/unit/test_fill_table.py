@@ -62,10 +62,14 @@ def rules_reached() -> set[str]:
     return reached | stale
 
 
-def documented_rules() -> set[str]:
+def fill_table() -> str:
+    """The table after the `<!-- fill-rules -->` marker, up to the next section."""
     text = (ROOT / "docs" / "trading.md").read_text()
-    table = text.split("<!-- fill-rules -->")[1]
-    return set(re.findall(r"^\| `([a-z_.]+)` \|", table, flags=re.MULTILINE))
+    return text.split("<!-- fill-rules -->")[1].split("\n## ")[0]
+
+
+def documented_rules() -> set[str]:
+    return set(re.findall(r"^\| `([a-z_.]+)` \|", fill_table(), flags=re.MULTILINE))
 
 
 def test_every_rule_is_reachable_and_nothing_else_is_returned():
@@ -77,7 +81,7 @@ def test_the_docs_table_lists_exactly_the_rules_of_the_code():
 
 
 def test_each_row_names_the_order_type_side_and_event_of_its_rule():
-    text = (ROOT / "docs" / "trading.md").read_text().split("<!-- fill-rules -->")[1]
+    text = fill_table()
     rows = re.findall(r"^\| `([a-z_.]+)` \| ([a-z_]+) \| ([a-z]+) \| ([a-z]+) \|", text, flags=re.MULTILINE)
     for rule, kind, side, event in rows:
         if rule in ("no_fill", "stale_event"):

@@ -21,10 +21,10 @@ def test_the_docs_name_exactly_the_jobs_still_waiting_for_their_actor():
 
     # Given the sentence of docs/scheduling.md that says which jobs are not active yet
     text = " ".join((ROOT / "docs" / "scheduling.md").read_text().split())
-    sentence = re.search(r"Today every job is active except (.*?)\.", text)
+    sentence = re.search(r"Today every job is active(?: except (.*?))?\.", text)
     assert sentence, "docs/scheduling.md no longer says which jobs are inactive"
 
     # Then its jobs are those whose actor this deployment does not implement
     _, waiting = split_timetable()
-    named = {name for name in re.findall(r"`([a-z-]+)`", sentence.group(1)) if "-" in name}
+    named = {n for n in re.findall(r"`([a-z-]+)`", sentence.group(1) or "") if "-" in n}
     assert named == {job.name for job in waiting}
