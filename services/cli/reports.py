@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from services.cli.database import in_transaction
 from services.cli.output import emit, emit_one
-from services.cli.settings import Failure, settings_or_exit
+from services.cli.settings import settings_or_exit
 
 COLUMNS = ("id", "portfolio_id", "kind", "period_start", "period_end", "created_at", "html_path", "csv_path")
 
@@ -25,13 +26,13 @@ def reports() -> None:
 def list_(portfolio_id: int | None, kind: str | None, limit: int, as_json: bool) -> None:
     """The catalog, newest period first; paths are relative to TICKWORK_REPORTS_DIR."""
     from services.reports.catalog import list_reports
-    from services.storage.db import session_scope
 
-    with session_scope(settings_or_exit().database_url) as session:
-        rows = [
+    rows = in_transaction(
+        lambda session: [
             r.model_dump(exclude={"figures"})
             for r in list_reports(session=session, portfolio_id=portfolio_id, kind=kind, limit=limit)
         ]
+    )
     emit(rows, COLUMNS, as_json=as_json)
 
 
@@ -40,15 +41,10 @@ def list_(portfolio_id: int | None, kind: str | None, limit: int, as_json: bool)
 @click.option("--json", "as_json", is_flag=True)
 def show(report_id: int, as_json: bool) -> None:
     """One report: its catalog row, the files' full paths, and the figures it shows."""
-    from services.reports.catalog import ReportNotFound, get_report
-    from services.storage.db import session_scope
+    from services.reports.catalog import get_report
 
     settings = settings_or_exit()
-    try:
-        with session_scope(settings.database_url) as session:
-            record = get_report(session=session, report_id=report_id)
-    except ReportNotFound as error:
-        raise Failure(str(error)) from None
+    record = in_transaction(lambda session: get_report(session=session, report_id=report_id))  # not found: exit 2
     folder = Path(settings.tickwork_reports_dir).resolve()
     emit_one(
         record.model_dump() | {"html_file": str(folder / record.html_path), "csv_file": str(folder / record.csv_path)},
