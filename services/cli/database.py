@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
+    from services.settings import Settings
     from services.storage.db import SessionFactory
 
 T = TypeVar("T")
@@ -26,18 +27,19 @@ def database_engine() -> Engine:
     return make_engine(settings_or_exit().database_url)
 
 
-def sessions() -> SessionFactory:
-    """DATABASE_URL's session factory, for use cases that run several transactions."""
+def sessions(settings: Settings | None = None) -> SessionFactory:
+    """DATABASE_URL's session factory: where a command turns the URL into what use cases take."""
     from services.storage.db import session_factory
 
-    return session_factory(settings_or_exit().database_url)
+    return session_factory((settings or settings_or_exit()).database_url)
 
 
 def in_transaction(work: Callable[[Session], T]) -> T:
     """`work(session)` in one committed transaction; a refused change (a TickworkError) is one line on
     stderr and exit status 2, and nothing of it is kept."""
+    from services.storage.db import in_one_transaction
+
     try:
-        with sessions()() as session:
-            return work(session)
+        return in_one_transaction(sessions(), lambda session: work(session))
     except TickworkError as error:
         raise Failure(str(error)) from None

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import click
 
+from services.cli.database import sessions
 from services.cli.output import emit, emit_one
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.settings import Failure, settings_or_exit
 from services.engine.dead_letters import DeadLetters, Selector
 from services.engine.topology import QUEUES
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import click
 
+from services.cli.database import sessions
 from services.cli.output import emit
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.settings import Failure, settings_or_exit
 from services.contract.refresh import ASSET_CLASSES
 from services.errors import TickworkError
 

@@ -10,8 +10,9 @@ from dataclasses import asdict
 
 import click
 
+from services.cli.database import sessions
 from services.cli.output import emit, emit_one
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.settings import Failure, settings_or_exit
 from services.errors import TickworkError
 from services.storage.db import SessionFactory
 

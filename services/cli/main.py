@@ -13,6 +13,7 @@ import click
 
 from services.cli.api import api, tokens
 from services.cli.bots import bots
+from services.cli.database import sessions
 from services.cli.dlq import dlq
 from services.cli.instruments import instruments
 from services.cli.jobs import jobs, scheduler
@@ -22,7 +23,7 @@ from services.cli.orders import orders, risk
 from services.cli.portfolio import seed_demo
 from services.cli.reports import reports
 from services.cli.sandbox import sandbox
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.settings import Failure, settings_or_exit
 from services.cli.shortcuts import register as register_shortcuts
 from services.cli.tasks import tasks, workers
 from services.errors import TickworkError

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import click
 
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.database import sessions
+from services.cli.settings import Failure, settings_or_exit
 from services.errors import TickworkError
 
 

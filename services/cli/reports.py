@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from services.cli.database import sessions
 from services.cli.output import emit, emit_one
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.settings import Failure, settings_or_exit
 
 COLUMNS = ("id", "portfolio_id", "kind", "period_start", "period_end", "created_at", "html_path", "csv_path")
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
+from services.cli.database import sessions
 from services.cli.output import emit_one
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.settings import Failure, settings_or_exit
 from services.cli.tasks import active, cancel, logs, show, workers
 from services.errors import TickworkError
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from services.cli.database import sessions
 from services.cli.output import emit, emit_one
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.settings import Failure, settings_or_exit
 from services.engine.ledger import tasks as ledger
 from services.engine.ledger.states import TaskState
 from services.errors import TickworkError
