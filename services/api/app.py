@@ -21,6 +21,7 @@ from services.api import audit
 from services.api.routes import dead_letters, jobs, market, notifications, queues, reports, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
+from services.console.app import mount_console
 from services.engine.client import TickworkClient
 from services.engine.health import check_broker, check_database
 from services.engine.ledger.tasks import TaskNotCancellable
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     _health(app, settings)
     _errors(app)
     app.middleware("http")(_audit(settings))
+    mount_console(app, settings)
     return app
 
 
