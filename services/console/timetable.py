@@ -18,7 +18,14 @@ from sqlmodel import Session, col, select
 
 from services.scheduling.cadence import Cadence, Cron, Every
 from services.scheduling.jobs import Job, MarketGate
-from services.scheduling.market_hours import NEW_YORK, NYSE, CalendarOutOfRange, NyseCalendar
+from services.scheduling.market_hours import (
+    AFTER_HOURS_LENGTH,
+    NEW_YORK,
+    NYSE,
+    REGULAR_CLOSE,
+    CalendarOutOfRange,
+    NyseCalendar,
+)
 from services.storage.db import as_utc
 from services.storage.models import ScheduledJob, ScheduledRun, Task
 
@@ -199,35 +206,46 @@ def next_runs(job: Job, now: datetime, count: int = 5, calendar: NyseCalendar = 
     return runs
 
 
-def days_off(job: Job, today: date, days: int = 14, calendar: NyseCalendar = NYSE) -> list[DayOff]:
-    """Coming New York dates on which the market gate stops some or all of the cadence's runs."""
+def days_off(job: Job, today: date, days: int = 31, calendar: NyseCalendar = NYSE) -> list[DayOff]:
+    """Coming New York dates on which the cadence would fire but the market gate holds back some or
+    all of its runs: weekends and holidays (no session), early closes (hours cut short)."""
     if job.gate in (MarketGate.ALWAYS, MarketGate.OUTSIDE_EXTENDED_HOURS):
         return []  # never held back by the calendar (the night job runs more on closed days, not less)
     found = []
     for offset in range(days):
         day = today + timedelta(days=offset)
-        start = datetime(day.year, day.month, day.day, tzinfo=NEW_YORK).astimezone(UTC)
-        end = (datetime(day.year, day.month, day.day, tzinfo=NEW_YORK) + timedelta(days=1)).astimezone(UTC)
-        wanted = list(job.cadence.fire_times(start - timedelta(microseconds=1), end - timedelta(microseconds=1)))
-        if not wanted:
-            continue
+        start, end = _new_york_day(day)
+        if next(job.cadence.fire_times(start, end), None) is None:
+            continue  # not due that day anyway (a weekday-only cron on a Saturday)
         try:
             session = calendar.session(day)
-            allowed = [at for at in wanted if job.gate.allows(at, calendar)]
         except CalendarOutOfRange:
             break
-        if allowed and len(allowed) == len(wanted):
-            continue
-        if session is None and day.weekday() >= 5:
-            found.append(DayOff(day, "weekend", "the NYSE is closed"))
-        elif session is None:
-            found.append(DayOff(day, "holiday", "NYSE holiday: no session"))
-        elif session.early_close:
-            closes = session.closes.astimezone(NEW_YORK).strftime("%H:%M")
+        if session is None:
+            reason = "weekend" if day.weekday() >= 5 else "holiday"
             found.append(
-                DayOff(day, "early close", f"the NYSE closes at {closes} ET: {len(allowed)} of {len(wanted)} runs")
+                DayOff(day, reason, "the NYSE is closed" if reason == "weekend" else "NYSE holiday: no session")
             )
+        elif session.early_close and job.gate in (MarketGate.REGULAR_HOURS, MarketGate.EXTENDED_HOURS):
+            cut = session.closes if job.gate is MarketGate.REGULAR_HOURS else session.after_hours_closes
+            usual = datetime.combine(day, REGULAR_CLOSE, NEW_YORK).astimezone(UTC)
+            usual += AFTER_HOURS_LENGTH if job.gate is MarketGate.EXTENDED_HOURS else timedelta(0)
+            if next(job.cadence.fire_times(cut - timedelta(microseconds=1), usual), None) is not None:
+                hours = f"{cut.astimezone(NEW_YORK):%H:%M}-{usual.astimezone(NEW_YORK):%H:%M} ET"
+                found.append(
+                    DayOff(
+                        day, "early close", f"closes at {session.closes.astimezone(NEW_YORK):%H:%M} ET: no runs {hours}"
+                    )
+                )
     return found
+
+
+def _new_york_day(day: date) -> tuple[datetime, datetime]:
+    """(just before the day's first instant, its last instant) in UTC, for fire_times' (after, until]."""
+    start = datetime(day.year, day.month, day.day, tzinfo=NEW_YORK).astimezone(UTC)
+    following = day + timedelta(days=1)
+    end = datetime(following.year, following.month, following.day, tzinfo=NEW_YORK).astimezone(UTC)
+    return start - timedelta(microseconds=1), end - timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -245,7 +263,10 @@ def recent_runs(*, session: Session, job: str, limit: int = 5) -> list[RunView]:
     query = select(ScheduledRun).where(ScheduledRun.job == job).order_by(col(ScheduledRun.due_at).desc()).limit(limit)
     runs = list(session.exec(query))
     ids = [run.message_id for run in runs]
-    states = dict(session.exec(select(Task.message_id, Task.state).where(col(Task.message_id).in_(ids)))) if ids else {}
+    states: dict[str, str] = {}
+    if ids:
+        for message_id, state in session.exec(select(Task.message_id, Task.state).where(col(Task.message_id).in_(ids))):
+            states[message_id] = state
     return [
         RunView(as_utc(r.due_at), r.kind, r.outcome, r.message_id, states.get(r.message_id), r.detail) for r in runs
     ]

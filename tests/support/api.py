@@ -32,7 +32,7 @@ class ApiServer:
             raise AssertionError(f"tickwork api exited with {self.process.returncode}")
         try:
             return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a loaded machine
             return False
 
     def token(self, *scopes: str, name: str = "test") -> str:

@@ -178,7 +178,7 @@ def _live(task: Task) -> dict[str, object]:
 
 
 def timeline(task: Task) -> list[dict[str, str]]:
-    """The task's life as dated events, oldest first."""
+    """The task's life as dated events."""
     events = [
         (task.created_at, "created", f"{task.state if task.state == 'pending' else 'submitted'} on {task.queue}"),
         (task.scheduled_for, "scheduled for", "delayed until then"),

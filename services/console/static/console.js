@@ -95,6 +95,8 @@
     }
   }
   if (liveTask) {
+    const log = document.getElementById("log");
+    log.scrollTop = log.scrollHeight;
     const initial = document.querySelector("#state .state");
     if (!initial || FINAL.indexOf(initial.textContent) < 0) taskTimer = setInterval(function () { pollTask().catch(function () {}); }, 1000);
   }
