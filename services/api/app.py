@@ -176,4 +176,5 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
         host=host or settings.tickwork_api_host,
         port=port or settings.tickwork_api_port,
         log_level=settings.tickwork_log_level.lower(),
+        proxy_headers=settings.tickwork_api_trusted_proxy,  # else uvicorn trusts them from 127.0.0.1
     )

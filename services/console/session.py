@@ -63,11 +63,12 @@ def csrf_for(value: str) -> str:
 
 
 def secure_request(request: Request, settings: Settings) -> bool:
-    """Whether the browser reached us over TLS (X-Forwarded-Proto counts only behind a trusted proxy)."""
+    """Whether the browser reached us over TLS (X-Forwarded-Proto counts only behind a trusted proxy:
+    uvicorn applies it to the scheme then, and only then)."""
     if request.url.scheme == "https":
         return True
     forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return settings.tickwork_console_trusted_proxy and forwarded == "https"
+    return settings.tickwork_api_trusted_proxy and forwarded == "https"
 
 
 def set_session(response: Response, request: Request, settings: Settings, value: str) -> None:
