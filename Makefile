@@ -1,5 +1,5 @@
 # Shortcuts for people who have make; the scripts in ops/scripts are the source of truth.
-.PHONY: run test test-quick lint bench bench-maintenance bench-market-data bench-portfolio schemas
+.PHONY: run test test-quick lint bench bench-maintenance bench-market-data bench-portfolio bench-console schemas
 
 run:
 	bash ops/scripts/run.sh
@@ -21,6 +21,9 @@ bench-maintenance:
 
 bench-portfolio:
 	bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.portfolio
+
+bench-console:
+	bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.console
 
 bench-market-data:
 	bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.market_data

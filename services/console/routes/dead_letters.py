@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pika.exceptions
 from fastapi import APIRouter, Request, Response
 
 from services.api.tokens import Scope
@@ -29,7 +30,11 @@ def dead_letters_page(
     request: Request, who: Seen, queue: str | None = None, actor: str | None = None, reason: str | None = None
 ) -> Response:
     where = Selector(actor=actor or None, reason=reason or None)
-    letters = operations.dead_letters(settings_of(request)).find(queues=_queues(queue), where=where, limit=SHOWN)
+    try:
+        letters = operations.dead_letters(settings_of(request)).find(queues=_queues(queue), where=where, limit=SHOWN)
+        unavailable = None
+    except (pika.exceptions.AMQPError, OSError) as error:  # down, or no worker has declared the queues yet
+        letters, unavailable = [], f"RabbitMQ could not list the dead-letter queues: {error!r}"
     groups = Counter((letter.queue, letter.reason) for letter in letters)
     filters = {k: v for k, v in {"queue": queue, "actor": actor, "reason": reason}.items() if v}
     return render(
@@ -41,6 +46,7 @@ def dead_letters_page(
         filters=filters,
         queues=QUEUES,
         shown=SHOWN,
+        unavailable=unavailable,
     )
 
 
