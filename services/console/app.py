@@ -21,7 +21,7 @@ from services.api import audit
 from services.console.pages import STATIC, render
 from services.console.session import Forbidden, NeedsLogin
 from services.engine.client import TickworkClient
-from services.errors import TickworkError
+from services.errors import NotFound
 from services.settings import Settings
 from services.storage.db import session_scope
 
@@ -101,12 +101,11 @@ def _errors(console: FastAPI) -> None:
         log.exception("console error", exc_info=error)
         return refuse(request, 500, "internal error (logged)")
 
-    statuses: list[tuple[type[Exception], int]] = [*STATUS_BY_ERROR, (ConsoleNotFound, 404)]
-    for kind, status in statuses:
+    for kind, status in STATUS_BY_ERROR:  # NotFound among them: ConsoleNotFound is a 404 too
         console.add_exception_handler(kind, known(status))
 
 
-class ConsoleNotFound(TickworkError):
+class ConsoleNotFound(NotFound):
     """Raised when a console page names a dead letter or an action that does not exist."""
 
 
