@@ -38,7 +38,7 @@ def ago(at: datetime | None, now: datetime | None = None) -> str:
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    if seconds < 1:
+    if 0 < seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -55,12 +55,20 @@ def stamp(at: datetime | None, zone: str = "UTC") -> str:
     return as_utc(at).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def price(value: Any) -> str:
+    """A stored price without its trailing zeros: 97310.5000000000 reads 97,310.5."""
+    if value is None:
+        return "—"
+    text = f"{value:,.10f}".rstrip("0")
+    return text + "00" if text.endswith(".") else text
+
+
 def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str)
 
 
 CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
-environment.filters.update(ago=ago, duration=duration, stamp=stamp, pretty=pretty)
+environment.filters.update(ago=ago, duration=duration, stamp=stamp, pretty=pretty, price=price)
 
 
 def render(

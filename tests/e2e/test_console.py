@@ -23,8 +23,8 @@ from services.scheduling.cadence import Every
 from services.scheduling.jobs import Job
 from services.scheduling.scheduler import Scheduler
 from services.storage.db import session_scope
-from services.storage.models import ScheduledRun
-from tests.support.console import SCREENSHOTS, ConsolePage, chromium
+from services.storage.models import ScheduledRun, Task
+from tests.support.console import SCREENSHOTS, ConsolePage, chromium, http_session
 from tests.support.ledger import wait_state
 from tests.support.workers import read_probe_log, wait_for
 
@@ -257,3 +257,29 @@ def test_a_script_in_an_argument_shows_as_text(browser, api, start_workers, clie
     tab.open("/console/tasks?q=alert(1)")
     expect(tab.page.locator(f"tr[data-task='{task_id}']")).to_be_visible()
     assert dialogs == [] and tab.errors == []
+
+
+def test_bulk_cancel_by_filter_and_run_again_by_selection(api, client, database_url):
+    # Given three delayed tasks waiting and one completed task
+    start = [client.send("probe_record", {"tag": f"later-{n}"}, delay_s=600).message_id for n in range(3)]
+    session, csrf = http_session(api.url, api.token("cancel", "create", name="ops"))
+    bulk = f"{api.url}/console/tasks/bulk"
+    headers = {"Accept": "application/json", "X-CSRF-Token": csrf}
+
+    # When the pending probe_record tasks are cancelled by filter
+    reply = session.post(
+        bulk,
+        data={"op": "cancel", "by": "filter", "actor": "probe_record", "state": "pending"},
+        headers=headers,
+        timeout=30,
+    )
+    # Then every one of them is cancelled
+    assert reply.status_code == 200 and reply.json()["notice"] == "3 task(s) cancelled", reply.text
+    assert {wait_state(database_url, task_id, "cancelled").state for task_id in start} == {"cancelled"}
+
+    # When one is sent again by selection, it is a new task linked to the old one
+    reply = session.post(bulk, data={"op": "rerun", "by": "selection", "ids": start[0]}, headers=headers, timeout=30)
+    assert reply.json()["notice"] == "1 task(s) sent again", reply.text
+    with session_scope(database_url) as db:
+        [copy] = db.exec(select(Task).where(Task.rerun_of == start[0])).all()
+    assert copy.actor == "probe_record" and copy.args == {"tag": "later-0"}
