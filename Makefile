@@ -1,5 +1,5 @@
 # Shortcuts for people who have make; the scripts in ops/scripts are the source of truth.
-.PHONY: run test test-quick lint bench bench-maintenance bench-market-data bench-portfolio bench-trading bench-bots schemas
+.PHONY: run test test-quick lint bench bench-maintenance bench-market-data bench-portfolio bench-trading bench-bots bench-console schemas
 
 run:
 	bash ops/scripts/run.sh
@@ -27,6 +27,9 @@ bench-trading:
 
 bench-bots:
 	bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.bots
+
+bench-console:
+	bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.console
 
 bench-market-data:
 	bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.market_data

@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     # RabbitMQ's management API (e.g. http://127.0.0.1:15672), for message rates in GET /api/v1/queues;
     # without it, queues show depth and consumers only.
     tickwork_rabbitmq_management_url: str | None = Field(None, pattern=r"^https?://")
+    # Behind a TLS-terminating proxy: trust its X-Forwarded-Proto and -For (off: a client could claim TLS);
+    # the console's session cookie is Secure when the request came over TLS.
+    tickwork_api_trusted_proxy: bool = False
 
     @field_validator("rabbitmq_url")
     @classmethod

@@ -19,3 +19,5 @@ need_debian() {  # command package
     || { echo "setup: apt-get install $2 failed; install it by hand" >&2; exit 1; }
 }
 need_debian promtool prometheus
+# The console's browser tests drive Debian's chromium through Playwright (no browser download).
+need_debian chromium chromium

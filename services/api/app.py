@@ -24,6 +24,7 @@ from services.api.methods import AllowedMethods, RouteTable
 from services.api.routes import bots, dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
+from services.console.app import mount_console
 from services.engine.client import TickworkClient
 from services.engine.health import check_broker, check_database
 from services.engine.ledger.tasks import TaskNotCancellable
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, max_body_size=settings.tickwork_api_max_body_bytes)
     _health(app, settings)
     _errors(app)
+    mount_console(app, settings)  # before the route table: /console is one of the app's routes
     # Added innermost first. Outermost, the audit log sees every answer; then the caller is found,
     # before any body is read; then OPTIONS and 405; then an oversized Content-Length is refused (413).
     app.add_middleware(BodyLimit, max_bytes=settings.tickwork_api_max_body_bytes)
@@ -175,4 +177,5 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
         host=host or settings.tickwork_api_host,
         port=port or settings.tickwork_api_port,
         log_level=settings.tickwork_log_level.lower(),
+        proxy_headers=settings.tickwork_api_trusted_proxy,  # else uvicorn trusts them from 127.0.0.1
     )

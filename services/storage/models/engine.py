@@ -16,9 +16,13 @@ class Task(SQLModel, table=True):
 
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_state_created", "state", "created_at"),
-        Index("ix_tasks_actor_created", "actor", "created_at"),
         Index("ix_tasks_finished", "finished_at"),
+        # Keyset pages (the console's task list): newest first, each filter walking its own index in order.
+        Index("ix_tasks_created_id", "created_at", "message_id"),
+        Index("ix_tasks_state_created_id", "state", "created_at", "message_id"),
+        Index("ix_tasks_queue_created_id", "queue", "created_at", "message_id"),
+        Index("ix_tasks_actor_created_id", "actor", "created_at", "message_id"),
+        Index("ix_tasks_rerun_of", "rerun_of"),
     )
 
     message_id: str = Field(primary_key=True, max_length=128)
@@ -42,6 +46,7 @@ class Task(SQLModel, table=True):
     result_summary: str | None = Field(default=None, sa_column=Column(Text))
     log_tail: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     cancel_requested_at: datetime | None = utc_field(default=None)
+    rerun_of: str | None = Field(default=None, max_length=128)  # the task whose arguments this one ran again
 
 
 class WorkerProcess(SQLModel, table=True):

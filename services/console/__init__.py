@@ -1,0 +1,1 @@
+"""The operator console: web pages over the ledger, dead letters, schedules, workers and market data."""
