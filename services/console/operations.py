@@ -1,8 +1,7 @@
 """Every engine operation the console performs, in one place.
 
-These are the service functions the API calls. Several still take a database URL rather than a
-session or a session factory; they are called through this module only, so that re-pointing them
-when their signatures change is one edit here.
+These are the service functions the API calls, given the session factory, broadcast and client they
+take; the console's routes call this module only, so it is the one place that builds them.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from contextlib import contextmanager
 from sqlmodel import Session
 
 from services.api.tokens import Caller
-from services.engine.cancellation import cancel_task
+from services.engine.cancellation import RabbitBroadcast, cancel_task
 from services.engine.client import SentMessage, TickworkClient
 from services.engine.dead_letters import DeadLetter, DeadLetters, Selector
 from services.engine.ledger import browse
@@ -22,7 +21,7 @@ from services.engine.queue_stats import QueueStats, queue_stats
 from services.errors import TickworkError
 from services.scheduling.control import pause_job, resume_job, trigger_job
 from services.settings import Settings
-from services.storage.db import session_scope
+from services.storage.db import SessionFactory, session_factory
 from services.storage.models import Task
 
 
@@ -30,15 +29,20 @@ class RerunRefused(TickworkError):
     """Raised when a task cannot be run again with the same arguments (some were redacted)."""
 
 
+def sessions(settings: Settings) -> SessionFactory:
+    return session_factory(settings.database_url)
+
+
 @contextmanager
 def reading(settings: Settings) -> Iterator[Session]:
     """A session for one page's reads."""
-    with session_scope(settings.database_url) as session:
+    with sessions(settings)() as session:
         yield session
 
 
 def cancel(settings: Settings, task_id: str) -> Task:
-    return cancel_task(task_id, database_url=settings.database_url, rabbitmq_url=settings.rabbitmq_url)
+    broadcast = RabbitBroadcast(rabbitmq_url=settings.rabbitmq_url)
+    return cancel_task(task_id, session_factory=sessions(settings), broadcast=broadcast)
 
 
 def run_again(settings: Settings, client: TickworkClient, task: Task) -> SentMessage:
@@ -46,7 +50,7 @@ def run_again(settings: Settings, client: TickworkClient, task: Task) -> SentMes
     if _has_redacted(task.args):
         raise RerunRefused(f"task {task.message_id}'s arguments were redacted in the ledger; submit it by hand")
     sent = client.send(task.actor, dict(task.args), priority=task.priority)
-    with session_scope(settings.database_url) as session:
+    with sessions(settings)() as session:
         browse.link_rerun(session=session, message_id=sent.message_id, rerun_of=task.message_id)
     return sent
 
@@ -56,7 +60,7 @@ def send(client: TickworkClient, actor: str, parameters: dict[str, object]) -> S
 
 
 def dead_letters(settings: Settings) -> DeadLetters:
-    return DeadLetters(rabbitmq_url=settings.rabbitmq_url, database_url=settings.database_url)
+    return DeadLetters(rabbitmq_url=settings.rabbitmq_url, session_factory=sessions(settings))
 
 
 def replay_letters(settings: Settings, where: Selector, queues: tuple[str, ...], caller: Caller) -> list[DeadLetter]:
@@ -68,15 +72,17 @@ def purge_letters(settings: Settings, where: Selector, queues: tuple[str, ...], 
 
 
 def pause(settings: Settings, job: str, caller: Caller) -> None:
-    pause_job(settings.database_url, job, by=str(caller))
+    with sessions(settings)() as session:
+        pause_job(job, session=session, by=str(caller))
 
 
 def resume(settings: Settings, job: str, caller: Caller) -> None:
-    resume_job(settings.database_url, job, by=str(caller))
+    with sessions(settings)() as session:
+        resume_job(job, session=session, by=str(caller))
 
 
 def trigger(settings: Settings, client: TickworkClient, job: str, caller: Caller) -> SentMessage:
-    return trigger_job(settings.database_url, client, job, by=str(caller))
+    return trigger_job(job, session_factory=sessions(settings), client=client, by=str(caller))
 
 
 def queues(settings: Settings) -> list[QueueStats]:
