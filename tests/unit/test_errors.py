@@ -51,6 +51,7 @@ def test_the_not_found_errors_share_one_base():
     assert not_found == {
         "BackupNotFound",
         "BotNotFound",
+        "ConsoleNotFound",
         "InstrumentNotFound",
         "JobNotFound",
         "OrderNotFound",
