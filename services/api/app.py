@@ -29,7 +29,7 @@ from services.errors import MessageRejected, PortfolioNotFound, PublishFailed, T
 from services.notifications.admin import PreferenceInvalid, RecipientNotFound, RuleNotFound
 from services.scheduling.store import JobNotFound
 from services.settings import Settings
-from services.storage.db import session_factory, session_scope
+from services.storage.db import SessionFactory, session_factory
 
 log = logging.getLogger("tickwork.api")
 
@@ -69,14 +69,13 @@ def create_app(settings: Settings) -> FastAPI:
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
-    # The one place the API turns DATABASE_URL into sessions for the use cases (and the client's ledger).
     app.state.sessions = session_factory(settings.database_url)
     routers = (tasks, jobs, dead_letters, queues, market, reports, notifications)
     for router in (module.router for module in routers):
         app.include_router(router)
     _health(app, settings)
     _errors(app)
-    app.middleware("http")(_audit(settings))
+    app.middleware("http")(_audit(app.state.sessions))
     return app
 
 
@@ -130,10 +129,12 @@ def _errors(app: FastAPI) -> None:
         return problem(500, "internal error (logged)")
 
 
-def _audit(settings: Settings) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+def _audit(
+    sessions: SessionFactory,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     def write(entry: dict[str, Any]) -> None:
         try:
-            with session_scope(settings.database_url) as session:
+            with sessions() as session:
                 audit.record(session=session, **entry)
         except Exception:  # the answer stands; a lost audit line is logged, loudly
             log.exception("audit entry not written: %s", entry)

@@ -1,5 +1,6 @@
-"""What every route depends on: the settings, the client, a database session (or the sessions, for a
-use case that needs several transactions), and the caller."""
+"""What every route depends on: the settings, the client, a database session (or the session factory,
+for a use case that runs several transactions), and the caller. The factory is built once, by
+`create_app`; routes never open sessions themselves."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlmodel import Session
 from services.api.tokens import Caller, InvalidToken, Scope, authenticate
 from services.engine.client import TickworkClient
 from services.settings import Settings
-from services.storage.db import SessionFactory, session_scope
+from services.storage.db import SessionFactory
 
 bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer tw_<id>_<secret>` (`tickwork tokens create`)")
 
@@ -33,8 +34,8 @@ def sessions(request: Request) -> SessionFactory:
     return factory
 
 
-def session(config: Annotated[Settings, Depends(settings)]) -> Iterator[Session]:
-    with session_scope(config.database_url) as db:
+def session(factory: Annotated[SessionFactory, Depends(sessions)]) -> Iterator[Session]:
+    with factory() as db:
         yield db
 
 
@@ -44,14 +45,14 @@ def require(scope: Scope) -> Callable[..., Caller]:
     def check(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-        config: Annotated[Settings, Depends(settings)],
+        factory: Annotated[SessionFactory, Depends(sessions)],
     ) -> Caller:
         if credentials is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
             )
         try:
-            with session_scope(config.database_url) as db:
+            with factory() as db:
                 caller = authenticate(session=db, token=credentials.credentials)
         except InvalidToken as error:
             raise HTTPException(

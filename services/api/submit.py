@@ -46,6 +46,8 @@ def submit(
     caller: Caller,
     idempotency_key: str | None,
 ) -> Submitted:
+    """Send the task through the client; with an Idempotency-Key, the key is claimed first (its own
+    transaction, so a concurrent twin sees it) and the answer stored after the send."""
     now = datetime.now(UTC)
     delay_s = _delay(request.scheduled_for, now)
     fingerprint = hashlib.sha256(json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import click
 
+from services.cli.database import sessions
 from services.cli.output import emit, emit_one
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.settings import Failure, settings_or_exit
 from services.engine.dead_letters import DeadLetters, Selector
 from services.engine.topology import QUEUES
 
@@ -18,7 +19,7 @@ COLUMNS = ("queue", "message_id", "actor", "reason", "attempts", "dead_lettered_
 
 def _dead_letters() -> DeadLetters:
     settings = settings_or_exit()
-    return DeadLetters(rabbitmq_url=settings.rabbitmq_url, session_factory=sessions(settings))
+    return DeadLetters(rabbitmq_url=settings.rabbitmq_url, session_factory=sessions())
 
 
 def _selector(message_id: str | None, actor: str | None, reason: str | None, everything: bool) -> Selector:

@@ -10,8 +10,9 @@ from dataclasses import asdict
 
 import click
 
+from services.cli.database import sessions
 from services.cli.output import emit, emit_one
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.settings import Failure, settings_or_exit
 from services.errors import TickworkError
 from services.storage.db import SessionFactory
 
@@ -79,7 +80,7 @@ def jobs_trigger(name: str, as_json: bool) -> None:
     from services.scheduling.control import trigger_job
 
     settings = settings_or_exit()
-    factory = sessions(settings)
+    factory = sessions()
     with TickworkClient(settings=settings, ledger=factory) as client:
         try:
             sent = trigger_job(name, session_factory=factory, client=client, by=_operator())

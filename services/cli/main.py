@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from services.cli.api import api, tokens
+from services.cli.database import sessions
 from services.cli.dlq import dlq
 from services.cli.instruments import instruments
 from services.cli.jobs import jobs, scheduler
@@ -20,7 +21,7 @@ from services.cli.notifications import notify
 from services.cli.portfolio import seed_demo
 from services.cli.reports import reports
 from services.cli.sandbox import sandbox
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.settings import Failure, settings_or_exit
 from services.cli.shortcuts import register as register_shortcuts
 from services.cli.tasks import tasks, workers
 from services.errors import TickworkError
@@ -71,7 +72,7 @@ def send(
 
     arguments = parse_kwargs(kwargs, json_kwargs)
     settings = settings_or_exit()
-    with TickworkClient(settings=settings, ledger=sessions(settings)) as client:
+    with TickworkClient(settings=settings, ledger=sessions()) as client:
         try:
             sent = client.send(actor, arguments, priority=priority, delay_s=delay)
         except TickworkError as error:

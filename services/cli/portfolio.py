@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.database import sessions
+from services.cli.settings import Failure, settings_or_exit
 from services.errors import TickworkError
 
 
@@ -18,7 +19,7 @@ def seed_demo() -> None:
     settings = settings_or_exit()
     try:
         upgrade(settings.database_url)
-        report, _ = seed_demo_portfolios(session_factory=sessions(settings))
+        report, _ = seed_demo_portfolios(session_factory=sessions())
     except TickworkError as error:
         raise Failure(str(error)) from None
     click.echo(report.summary())

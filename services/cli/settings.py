@@ -9,7 +9,6 @@ import click
 
 from services.errors import TickworkError
 from services.settings import Settings, load_settings
-from services.storage.db import SessionFactory, session_factory
 
 
 class Failure(click.ClickException):
@@ -32,8 +31,3 @@ def settings_or_exit() -> Settings:
         except ImportError as error:
             raise Failure(f"invalid setting TICKWORK_CONTRACT_MODULES: cannot import {module!r}: {error}") from None
     return settings
-
-
-def sessions(settings: Settings | None = None) -> SessionFactory:
-    """The database's sessions: where a CLI command turns DATABASE_URL into what use cases take."""
-    return session_factory((settings or settings_or_exit()).database_url)

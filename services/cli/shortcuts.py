@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
+from services.cli.database import sessions
 from services.cli.output import emit_one
-from services.cli.settings import Failure, sessions, settings_or_exit
+from services.cli.settings import Failure, settings_or_exit
 from services.cli.tasks import active, cancel, logs, show, workers
 from services.errors import TickworkError
 
@@ -20,7 +21,7 @@ def _send(actor: str, kwargs: dict[str, Any], priority: str | None, as_json: boo
     from services.engine.client import TickworkClient
 
     settings = settings_or_exit()
-    with TickworkClient(settings=settings, ledger=sessions(settings)) as client:
+    with TickworkClient(settings=settings, ledger=sessions()) as client:
         try:
             sent = client.send(actor, kwargs, priority=priority)
         except TickworkError as error:

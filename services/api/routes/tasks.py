@@ -79,6 +79,7 @@ def list_tasks(
 def create_task(
     body: TaskCreate,
     response: Response,
+    db: Db,
     client: Client,
     sessions: Sessions,
     caller: Creator,
