@@ -67,7 +67,6 @@ def create_app(settings: Settings) -> FastAPI:
         responses={code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)},
     )
     app.state.settings = settings
-    # The one place the API turns DATABASE_URL into sessions for the use cases (and the client's ledger).
     app.state.sessions = session_factory(settings.database_url)
     routers = (tasks, bots, jobs, dead_letters, queues, market, reports, notifications, orders, risk)
     for router in (module.router for module in routers):

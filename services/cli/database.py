@@ -37,9 +37,8 @@ def sessions(settings: Settings | None = None) -> SessionFactory:
 def in_transaction(work: Callable[[Session], T]) -> T:
     """`work(session)` in one committed transaction; a refused change (a TickworkError) is one line on
     stderr and exit status 2, and nothing of it is kept."""
-    from services.storage.db import in_one_transaction
-
     try:
-        return in_one_transaction(sessions(), lambda session: work(session))
+        with sessions()() as session:
+            return work(session)
     except TickworkError as error:
         raise Failure(str(error)) from None

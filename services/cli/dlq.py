@@ -19,7 +19,7 @@ COLUMNS = ("queue", "message_id", "actor", "reason", "attempts", "dead_lettered_
 
 def _dead_letters() -> DeadLetters:
     settings = settings_or_exit()
-    return DeadLetters(rabbitmq_url=settings.rabbitmq_url, session_factory=sessions(settings))
+    return DeadLetters(rabbitmq_url=settings.rabbitmq_url, session_factory=sessions())
 
 
 def _selector(message_id: str | None, actor: str | None, reason: str | None, everything: bool) -> Selector:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from services.cli.database import sessions
+from services.cli.database import in_transaction
 from services.cli.output import emit
 from services.cli.settings import Failure, settings_or_exit
 from services.contract.refresh import ASSET_CLASSES
@@ -27,16 +27,16 @@ def instruments() -> None:
 def instruments_list(asset_class: str | None, stale: bool, as_json: bool) -> None:
     """Each instrument's last good price, its source, its age in market time, and why a refresh failed."""
     from services.market_data.catalog import list_prices
-    from services.storage.db import in_one_transaction
 
     settings = settings_or_exit()
-    rows = in_one_transaction(
-        sessions(settings),
-        list_prices,
-        now=datetime.now(UTC),
-        max_age_s=settings.tickwork_price_max_age_seconds,
-        asset_class=asset_class,
-        stale_only=stale,
+    rows = in_transaction(
+        lambda session: list_prices(
+            session=session,
+            now=datetime.now(UTC),
+            max_age_s=settings.tickwork_price_max_age_seconds,
+            asset_class=asset_class,
+            stale_only=stale,
+        )
     )
     columns = ["symbol", "asset_class", "price", "source", "price_at", "age_s", "stale", "unknown", "error"]
     emit([asdict(row) for row in rows], columns, as_json=as_json)
@@ -53,20 +53,20 @@ def instruments_list(asset_class: str | None, stale: bool, as_json: bool) -> Non
 def instruments_add(symbol: str, asset_class: str, providers: str, mappings: tuple[str, ...], name: str) -> None:
     """Add an instrument; the next price refresh prices it."""
     from services.market_data.catalog import add_instrument
-    from services.storage.db import in_one_transaction
 
     symbols = dict(m.split("=", 1) for m in mappings if "=" in m)
     if len(symbols) != len(mappings):
         raise click.BadParameter("expected PROVIDER=SYMBOL", param_hint="--symbol-at")
     try:
-        added = in_one_transaction(
-            sessions(),
-            add_instrument,
-            symbol=symbol,
-            asset_class=asset_class,
-            providers=[p.strip() for p in providers.split(",") if p.strip()],
-            provider_symbols=symbols,
-            name=name,
+        added = in_transaction(
+            lambda session: add_instrument(
+                session=session,
+                symbol=symbol,
+                asset_class=asset_class,
+                providers=[p.strip() for p in providers.split(",") if p.strip()],
+                provider_symbols=symbols,
+                name=name,
+            )
         )
     except TickworkError as error:
         raise Failure(str(error)) from None
@@ -78,10 +78,9 @@ def instruments_add(symbol: str, asset_class: str, providers: str, mappings: tup
 def instruments_reactivate(symbol: str) -> None:
     """Clear SYMBOL's unknown mark so that refreshes ask for it again."""
     from services.market_data.catalog import reactivate
-    from services.storage.db import in_one_transaction
 
     try:
-        in_one_transaction(sessions(), reactivate, symbol=symbol)
+        in_transaction(lambda session: reactivate(session=session, symbol=symbol))
     except TickworkError as error:
         raise Failure(str(error)) from None
     click.echo(f"instrument {symbol} active; the next refresh asks for it")

@@ -80,7 +80,7 @@ def jobs_trigger(name: str, as_json: bool) -> None:
     from services.scheduling.control import trigger_job
 
     settings = settings_or_exit()
-    factory = sessions(settings)
+    factory = sessions()
     with TickworkClient(settings=settings, ledger=factory) as client:
         try:
             sent = trigger_job(name, session_factory=factory, client=client, by=_operator())

@@ -74,7 +74,7 @@ def send(
 
     arguments = parse_kwargs(kwargs, json_kwargs)
     settings = settings_or_exit()
-    with TickworkClient(settings=settings, ledger=sessions(settings)) as client:
+    with TickworkClient(settings=settings, ledger=sessions()) as client:
         try:
             sent = client.send(actor, arguments, priority=priority, delay_s=delay)
         except TickworkError as error:

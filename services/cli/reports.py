@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from services.cli.database import sessions
+from services.cli.database import in_transaction
 from services.cli.output import emit, emit_one
 from services.cli.settings import Failure, settings_or_exit
 
@@ -26,9 +26,10 @@ def reports() -> None:
 def list_(portfolio_id: int | None, kind: str | None, limit: int, as_json: bool) -> None:
     """The catalog, newest period first; paths are relative to TICKWORK_REPORTS_DIR."""
     from services.reports.catalog import list_reports
-    from services.storage.db import in_one_transaction
 
-    found = in_one_transaction(sessions(), list_reports, portfolio_id=portfolio_id, kind=kind, limit=limit)
+    found = in_transaction(
+        lambda session: list_reports(session=session, portfolio_id=portfolio_id, kind=kind, limit=limit)
+    )
     emit([r.model_dump(exclude={"figures"}) for r in found], COLUMNS, as_json=as_json)
 
 
@@ -38,11 +39,10 @@ def list_(portfolio_id: int | None, kind: str | None, limit: int, as_json: bool)
 def show(report_id: int, as_json: bool) -> None:
     """One report: its catalog row, the files' full paths, and the figures it shows."""
     from services.reports.catalog import ReportNotFound, get_report
-    from services.storage.db import in_one_transaction
 
     settings = settings_or_exit()
     try:
-        record = in_one_transaction(sessions(settings), get_report, report_id=report_id)
+        record = in_transaction(lambda session: get_report(session=session, report_id=report_id))
     except ReportNotFound as error:
         raise Failure(str(error)) from None
     folder = Path(settings.tickwork_reports_dir).resolve()

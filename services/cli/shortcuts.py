@@ -21,7 +21,7 @@ def _send(actor: str, kwargs: dict[str, Any], priority: str | None, as_json: boo
     from services.engine.client import TickworkClient
 
     settings = settings_or_exit()
-    with TickworkClient(settings=settings, ledger=sessions(settings)) as client:
+    with TickworkClient(settings=settings, ledger=sessions()) as client:
         try:
             sent = client.send(actor, kwargs, priority=priority)
         except TickworkError as error:

@@ -6,13 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from services.cli.database import sessions
+from services.cli.database import in_transaction, sessions
 from services.cli.output import emit, emit_one
 from services.cli.settings import Failure, settings_or_exit
 from services.engine.ledger import tasks as ledger
 from services.engine.ledger.states import TaskState
 from services.errors import TickworkError
-from services.storage.db import in_one_transaction
 
 TASK_COLUMNS = ("message_id", "actor", "queue", "state", "attempts", "progress", "created_at", "finished_at")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -36,7 +35,7 @@ def list_tasks(
     """Tasks, newest first."""
     since = datetime.now(UTC) - timedelta(minutes=since_minutes) if since_minutes else None
     where = ledger.TaskFilter(states=states, actor=actor, queue=queue, since=since)
-    found = in_one_transaction(sessions(), ledger.list_tasks, where=where, limit=limit)
+    found = in_transaction(lambda session: ledger.list_tasks(session=session, where=where, limit=limit))
     emit([t.model_dump() for t in found], TASK_COLUMNS, as_json=as_json)
 
 
@@ -45,7 +44,7 @@ def list_tasks(
 def active(as_json: bool) -> None:
     """Tasks pending, running or retrying."""
     where = ledger.TaskFilter(states=("pending", "running", "retrying"))
-    found = in_one_transaction(sessions(), ledger.list_tasks, where=where, limit=1000)
+    found = in_transaction(lambda session: ledger.list_tasks(session=session, where=where, limit=1000))
     emit([t.model_dump() for t in found], (*TASK_COLUMNS[:6], "current_step", "worker"), as_json=as_json)
 
 
@@ -55,7 +54,7 @@ def active(as_json: bool) -> None:
 def show(task_id: str, as_json: bool) -> None:
     """Everything the ledger knows about one task (log lines: `tasks logs`)."""
     try:
-        task = in_one_transaction(sessions(), ledger.get_task, message_id=task_id)
+        task = in_transaction(lambda session: ledger.get_task(session=session, message_id=task_id))
     except TickworkError as error:
         raise Failure(str(error)) from None
     emit_one(task.model_dump(exclude={"log_tail"}), as_json=as_json)
@@ -66,7 +65,7 @@ def show(task_id: str, as_json: bool) -> None:
 def logs(task_id: str) -> None:
     """The task's kept log lines."""
     try:
-        lines = in_one_transaction(sessions(), ledger.task_log, message_id=task_id)
+        lines = in_transaction(lambda session: ledger.task_log(session=session, message_id=task_id))
     except TickworkError as error:
         raise Failure(str(error)) from None
     for line in lines:
@@ -82,7 +81,7 @@ def cancel(task_id: str) -> None:
     settings = settings_or_exit()
     broadcast = RabbitBroadcast(rabbitmq_url=settings.rabbitmq_url)
     try:
-        task = cancel_task(task_id, session_factory=sessions(settings), broadcast=broadcast)
+        task = cancel_task(task_id, session_factory=sessions(), broadcast=broadcast)
     except TickworkError as error:
         raise Failure(str(error)) from None
     stops = "its worker interrupts it" if task.state == "running" else "its message is skipped when delivered"
@@ -96,7 +95,7 @@ def purge(older_than_days: float | None) -> None:
     settings = settings_or_exit()
     days = older_than_days if older_than_days is not None else settings.tickwork_ledger_retention_days
     older_than = datetime.now(UTC) - timedelta(days=days)
-    deleted = in_one_transaction(sessions(settings), ledger.purge_finished, older_than=older_than)
+    deleted = in_transaction(lambda session: ledger.purge_finished(session=session, older_than=older_than))
     click.echo(f"deleted {deleted} finished task(s) older than {days:g} day(s)")
 
 
@@ -110,7 +109,7 @@ def workers(as_json: bool) -> None:
     now = datetime.now(UTC)
     rows = [
         {**worker.model_dump(), "status": worker_status(worker, now, settings.tickwork_heartbeat_seconds)}
-        for worker in in_one_transaction(sessions(settings), list_workers)
+        for worker in in_transaction(lambda session: list_workers(session=session))
     ]
     emit(
         rows,

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache, partial
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
-
-T = TypeVar("T")
 
 
 def driver_url(url: str) -> str:
@@ -97,10 +95,3 @@ def sessions_of(engine: Engine) -> SessionFactory:
 def as_utc(value: datetime) -> datetime:
     """A timestamp read back from the database, made aware: SQLite returns them naive (in UTC)."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def in_one_transaction(session_factory: SessionFactory, work: Callable[..., T], /, **kwargs: Any) -> T:
-    """`work(session=..., **kwargs)` in one unit of work, committed: how a CLI command calls a
-    data-access function, so that it never opens a session itself."""
-    with session_factory() as session:
-        return work(session=session, **kwargs)

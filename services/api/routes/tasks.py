@@ -94,6 +94,7 @@ CREATED: dict[int | str, dict[str, Any]] = {
 def create_task(
     body: TaskCreate,
     response: Response,
+    db: Db,
     client: Client,
     sessions: Sessions,
     caller: Submitter,
