@@ -1,5 +1,5 @@
 # Shortcuts for people who have make; the scripts in ops/scripts are the source of truth.
-.PHONY: run test test-quick lint bench bench-maintenance bench-market-data bench-portfolio bench-bots schemas
+.PHONY: run test test-quick lint bench bench-maintenance bench-market-data bench-portfolio bench-trading bench-bots schemas
 
 run:
 	bash ops/scripts/run.sh
@@ -21,6 +21,9 @@ bench-maintenance:
 
 bench-portfolio:
 	bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.portfolio
+
+bench-trading:
+	bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.trading
 
 bench-bots:
 	bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.bots

@@ -66,11 +66,13 @@ def run_scheduler(settings: Settings | None = None, stop: threading.Event | None
 
     from services.market_data.freshness_metrics import PriceFreshnessCollector
     from services.scheduling.metrics import SchedulerMetrics
+    from services.trading.book_metrics import OrderBookCollector
 
     metrics = SchedulerMetrics()
     metrics.registry.register(
         PriceFreshnessCollector(database_url=settings.database_url, max_age_s=settings.tickwork_price_max_age_seconds)
     )
+    metrics.registry.register(OrderBookCollector(database_url=settings.database_url))
     if settings.tickwork_scheduler_metrics_port:
         start_http_server(settings.tickwork_scheduler_metrics_port, registry=metrics.registry)
     stop = stop or threading.Event()

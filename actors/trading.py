@@ -26,7 +26,7 @@ from services.trading.composition import fee_schedule, processing_rules
 from services.trading.metrics import trading_metrics
 from services.trading.processing import process_orders as process
 from services.trading.risk import check_risk_limits as check_limits
-from services.trading.triggers import order_trigger
+from services.trading.triggers import order_trigger, working_among
 
 _client: TickworkClient | None = None
 _lock = threading.Lock()
@@ -55,7 +55,7 @@ def now() -> datetime:
 
 def price_listener() -> Callable[[list[int]], None]:
     """refresh_all_prices' `on_prices` hook: process_orders for instruments with working orders."""
-    return order_trigger(session_factory=session_factory(settings.database_url), sender=client())
+    return order_trigger(working=working_among(session_factory(settings.database_url)), sender=client())
 
 
 def _kill_before_commit(fills: int) -> None:

@@ -13,12 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple, cast
 
 from sqlmodel import Session, col, select
 
 from services.portfolio.money import WIDE, ZERO
 from services.portfolio.positions import replay
 from services.storage.models import Portfolio, Position, Trade
+
+
+class _Opening(NamedTuple):
+    id: None
+    portfolio_id: int
+    instrument_id: int
+    side: str
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal
 
 
 @dataclass
@@ -85,16 +96,9 @@ class Books:
         history = [trade]
         opening_cost = ZERO
         if position is not None and position.quantity > 0:
-            opening = Trade(
-                portfolio_id=portfolio_id,
-                instrument_id=instrument_id,
-                side="buy",
-                quantity=position.quantity,
-                price=position.average_cost,
-                fee=ZERO,
-                executed_at=executed_at,
-            )
-            history.insert(0, opening)
+            # The fields replay reads, without building (and validating) a second ORM object.
+            opening = _Opening(None, portfolio_id, instrument_id, "buy", position.quantity, position.average_cost, ZERO)
+            history.insert(0, cast(Trade, opening))
             opening_cost = WIDE.multiply(position.quantity, position.average_cost)
         # Cash flows of the opening cost cancel the opening buy: what is left is this trade's amount.
         book = replay(history, [opening_cost])

@@ -3,7 +3,9 @@
 - `tickwork_orders_total{type,state}`: orders entering a state (placed: `working` or `rejected`,
   then `partially_filled`, `filled`, `cancelled`, `expired`).
 - `tickwork_order_fills_total{type,side}`: fills committed.
-- `tickwork_order_rejections_total{reason}`: orders rejected when placed, by reason code.
+- `tickwork_order_rejections_total{reason}`: orders rejected when placed by a worker (the risk
+  manager, bots), by reason code; every rejection, whoever placed the order, is in the scheduler's
+  `tickwork_order_rejections_recent` (services/trading/book_metrics.py).
 - `tickwork_tick_to_fill_seconds`: from the arrival of the price a fill used (when the refresh
   stored it) to the commit of the fill.
 - `tickwork_risk_events_total{rule,action}`: breaches and the risk manager's and operators' actions.

@@ -36,12 +36,22 @@ def instruments_with_working_orders(*, session: Session, instrument_ids: Sequenc
     return sorted(i for i in session.exec(query).all() if i is not None)
 
 
-def order_trigger(*, session_factory: SessionFactory, sender: Sender) -> Callable[[list[int]], None]:
-    """The `on_prices` hook of the price refresh (services/market_data/refresh.py)."""
+def working_among(session_factory: SessionFactory) -> Callable[[list[int]], list[int]]:
+    """instruments_with_working_orders in a unit of work of its own."""
+
+    def find(instrument_ids: list[int]) -> list[int]:
+        with session_factory() as session:
+            return instruments_with_working_orders(session=session, instrument_ids=instrument_ids)
+
+    return find
+
+
+def order_trigger(*, working: Callable[[list[int]], list[int]], sender: Sender) -> Callable[[list[int]], None]:
+    """The `on_prices` hook of the price refresh (services/market_data/refresh.py); `working` tells
+    which of the instruments have working orders (`working_among(session_factory)`)."""
 
     def on_prices(instrument_ids: list[int]) -> None:
-        with session_factory() as session:
-            wanted = instruments_with_working_orders(session=session, instrument_ids=instrument_ids)
+        wanted = working(instrument_ids)
         for start in range(0, len(wanted), MAX_IDS_PER_MESSAGE):
             chunk = wanted[start : start + MAX_IDS_PER_MESSAGE]
             sender.send("process_orders", {"instrument_ids": chunk}, priority="critical")

@@ -152,6 +152,9 @@ def scheduler_metric_names(database_url: str) -> set[str]:
     with session_scope(database_url) as session:
         session.add(Instrument(symbol="AAPL", asset_class="equity", last_price=Decimal(1), last_price_at=now))
     metrics.registry.register(PriceFreshnessCollector(database_url=database_url, max_age_s=900))
+    from services.trading.book_metrics import OrderBookCollector
+
+    metrics.registry.register(OrderBookCollector(database_url=database_url))  # open orders, rejections
     text = generate_latest(metrics.registry).decode()
     return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
 

@@ -51,7 +51,9 @@ def test_a_market_buy_fills_on_the_next_price_once_with_trade_cash_and_position(
     assert desk.rebuilt_books() == desk.books()
 
 
-def test_the_same_run_delivered_twice_fills_once(desk: Desk) -> None:
+@pytest.mark.parametrize("direct_claim", [50, 0], ids=["claimed-at-once", "read-first"])
+def test_the_same_run_delivered_twice_fills_once(desk: Desk, direct_claim: int) -> None:
+    desk.direct_claim = direct_claim
     aapl = desk.instrument("AAPL", price="100")
     desk.place("AAPL", "buy", "5")
     desk.price(aapl, "100")
@@ -63,8 +65,10 @@ def test_the_same_run_delivered_twice_fills_once(desk: Desk) -> None:
     assert desk.books()[0] == D("9500.0000")
 
 
-def test_ten_runs_at_once_fill_each_order_once(desk: Desk) -> None:
+@pytest.mark.parametrize("direct_claim", [50, 0], ids=["claimed-at-once", "read-first"])
+def test_ten_runs_at_once_fill_each_order_once(desk: Desk, direct_claim: int) -> None:
     # Given twenty working orders over two instruments and a fresh price for both
+    desk.direct_claim = direct_claim
     a, b = desk.instrument("AAA", "crypto", "10"), desk.instrument("BBB", "crypto", "20")
     for number in range(10):
         desk.place("AAA", "buy", "1", client_order_id=f"a{number}")

@@ -53,6 +53,7 @@ class Desk:
     clock: Clock
     fees: FeeSchedule = FREE
     portfolio_id: int = 0
+    direct_claim: int = 50  # 0: every run reads without locks first, then claims what would change
 
     def session(self) -> AbstractContextManager[Session]:
         return session_scope(self.url)
@@ -116,7 +117,7 @@ class Desk:
     def process(self, **kwargs: object) -> ProcessReport:
         return process_orders(
             session_factory=self.session,
-            rules=ProcessingRules(fees=self.fees, participation=Decimal("0.1")),
+            rules=ProcessingRules(fees=self.fees, participation=Decimal("0.1"), direct_claim=self.direct_claim),
             calendar=NYSE,
             clock=self.clock,
             **kwargs,  # type: ignore[arg-type]
