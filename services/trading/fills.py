@@ -22,6 +22,7 @@ from services.trading.model import (
     Liquidity,
     MarketEvent,
     OrderProgress,
+    OrderState,
     OrderTerms,
     OrderType,
     Quote,
@@ -30,13 +31,14 @@ from services.trading.model import (
 )
 
 NO_FILL = "no_fill"
+STALE_EVENT = "stale_event"
 # Quantities are stored with 10 places (services/storage/models.py): the finest step a fill can have.
 QUANTITY_QUANTUM = Decimal("0.0000000001")
 WHOLE = Decimal(1)
 
 _SIDES = ("buy", "sell")
 RULES = frozenset(
-    {NO_FILL}
+    {NO_FILL, STALE_EVENT}
     | {f"tick.{side}_{kind}" for side in _SIDES for kind in OrderType}
     | {f"bar.{side}_market" for side in _SIDES}
     | {f"bar.{side}_limit.{case}" for side in _SIDES for case in ("gap_open", "at_limit")}
@@ -73,6 +75,15 @@ class Evaluation:
     at: datetime  # when the fill happened, as far as the event tells: the quote's time, a bar's start or end
     cancel_reason: str | None = None
 
+    @property
+    def state(self) -> OrderState:
+        """The order's state after this evaluation."""
+        if self.done:
+            return OrderState.FILLED
+        if self.cancel_rest:
+            return OrderState.CANCELLED
+        return OrderState.PARTIALLY_FILLED if self.progress.filled_quantity > ZERO else OrderState.WORKING
+
 
 @dataclass(frozen=True)
 class _Match:
@@ -92,9 +103,11 @@ def evaluate(
     *,
     participation: Decimal,
     quantity_step: Decimal | None = None,
+    placed_at: datetime | None = None,
 ) -> Evaluation:
     """Apply one quote or bar to a working order. The caller checks beforehand that the order may fill
-    at the event's time (time_in_force.can_fill_at) and has not expired."""
+    at the event's time (time_in_force.can_fill_at) and has not expired. With `placed_at`, an event from
+    before the order existed (a quote older than it, a bar that started before it) changes nothing."""
     if not participation.is_finite() or participation <= ZERO:
         raise ValueError(f"participation must be a positive share of volume, not {participation}")
     if quantity_step is not None and (not quantity_step.is_finite() or quantity_step <= ZERO):
@@ -102,6 +115,8 @@ def evaluate(
     remaining = progress.remaining(terms)
     if remaining <= ZERO:
         raise ValueError("the order has nothing left to fill")
+    if placed_at is not None and _before(event, placed_at):
+        return Evaluation(ZERO, None, Liquidity.TAKER, progress, False, False, STALE_EVENT, _event_time(event))
     match = _match_quote(terms, progress, event) if isinstance(event, Quote) else _match_bar(terms, progress, event)
     quantity = ZERO
     if match.price is not None:
@@ -270,6 +285,15 @@ def _fill_quantity(remaining: Decimal, cap: Decimal | None, step: Decimal) -> De
     if cap is None or remaining <= cap:
         return remaining
     return WIDE.multiply((cap / step).to_integral_value(rounding=ROUND_FLOOR), step)
+
+
+def _before(event: MarketEvent, placed_at: datetime) -> bool:
+    # Lean: "do not fill on stale data". A bar that started before the order holds prices it never saw.
+    return (event.at if isinstance(event, Quote) else event.start) < placed_at
+
+
+def _event_time(event: MarketEvent) -> datetime:
+    return event.at if isinstance(event, Quote) else event.end
 
 
 def _required(value: Decimal | None) -> Decimal:

@@ -41,11 +41,11 @@ from services.storage.db import SessionFactory, as_utc
 from services.storage.models import Fill, Order
 from services.trading.book import Books
 from services.trading.events import Event, InstrumentPrice, events_for, load_bars, load_prices, quote_event
-from services.trading.fees import FeeSchedule, fee
+from services.trading.fees import Execution, FeeSchedule, order_fee_increment
 from services.trading.fills import evaluate
 from services.trading.linked import apply_linked
 from services.trading.metrics import NoTradingMetrics, TradingObserver
-from services.trading.model import OrderState, OrderTerms, Quote, Rejection, Side
+from services.trading.model import Liquidity, OrderState, OrderTerms, Quote, Rejection, Side
 from services.trading.records import WORKING_STATES, progress_of, terms_of
 from services.trading.time_in_force import can_fill_at, next_fill_window
 
@@ -188,7 +188,7 @@ def _would_change(
             break
         if not _tradable(terms, event, calendar):
             continue
-        evaluation = evaluate(terms, progress, event.market, participation=rules.participation)
+        evaluation = evaluate(terms, progress, event.market, participation=rules.participation, placed_at=placed)
         if evaluation.fill_quantity > 0 or evaluation.cancel_rest or evaluation.progress != progress:
             return True
     return expires is not None and now >= expires
@@ -241,12 +241,15 @@ def _work(
         return
     prices, bars = _market(session, orders, now)
     books = Books.load(session=session, pairs={(o.portfolio_id, o.instrument_id or 0) for o in orders})
+    executions = _executions(session, [o.id or 0 for o in orders if o.filled_quantity > 0])
     for order in orders:
         if order.state not in WORKING_STATES:  # cancelled meanwhile by a linked order in this batch
             continue
         quote = quote_event(prices[order.instrument_id]) if order.instrument_id in prices else None
         before = order.state
-        _work_one(session, order, bars.get(order.instrument_id or 0, []), quote, books, rules, calendar, now, done)
+        earlier = executions.setdefault(order.id or 0, [])
+        events = bars.get(order.instrument_id or 0, [])
+        _work_one(session, order, events, quote, books, rules, calendar, now, done, earlier)
         if order.state != before:
             states.append((order.type, order.state))
             report.filled += order.state == OrderState.FILLED.value
@@ -268,6 +271,7 @@ def _work_one(
     calendar: NyseCalendar,
     now: datetime,
     done: list[tuple[Order, Fill, Event]],
+    earlier: list[Execution],
 ) -> None:
     terms, progress = terms_of(order), progress_of(order)
     placed = as_utc(order.placed_at)
@@ -279,12 +283,14 @@ def _work_one(
         order.evaluated_through = event.at
         if not _tradable(terms, event, calendar):
             continue
-        evaluation = evaluate(terms, progress, event.market, participation=rules.participation)
+        evaluation = evaluate(terms, progress, event.market, participation=rules.participation, placed_at=placed)
         progress = evaluation.progress
         order.triggered, order.water_mark, order.rested = progress.triggered, progress.water_mark, progress.rested
         if evaluation.fill_quantity > 0 and evaluation.fill_price is not None:
             quantity, unit = evaluation.fill_quantity, evaluation.fill_price
-            cost = fee(rules.fees, order.asset_class, quantity, unit, evaluation.liquidity)
+            # The order's fee, minimum and cap included, is charged once across its partial fills.
+            execution = Execution(quantity, unit, evaluation.liquidity)
+            cost = order_fee_increment(rules.fees, order.asset_class, earlier, execution)
             portfolio_id, instrument_id = order.portfolio_id, order.instrument_id or 0
             if order.side == Side.BUY.value and WIDE.multiply(quantity, unit) + cost > books.cash(portfolio_id):
                 _end(order, OrderState.CANCELLED, Rejection.INSUFFICIENT_CASH.value, now)
@@ -319,6 +325,7 @@ def _work_one(
                 external_id=fill.id,
             )
             session.add(fill)
+            earlier.append(execution)
             _filled(order, quantity, unit, cost, now)
             done.append((order, fill, event))
         if evaluation.done:
@@ -330,6 +337,17 @@ def _work_one(
         _end(order, OrderState.EXPIRED, "day order expired at the close", now)
     order.updated_at = now
     session.add(order)
+
+
+def _executions(session: Session, order_ids: list[int]) -> dict[int, list[Execution]]:
+    """The earlier fills of partially filled orders, as their fee needs them."""
+    if not order_ids:
+        return {}
+    found: dict[int, list[Execution]] = {}
+    query = select(Fill).where(col(Fill.order_id).in_(order_ids)).order_by(col(Fill.executed_at), col(Fill.id))
+    for fill in session.exec(query):
+        found.setdefault(fill.order_id, []).append(Execution(fill.quantity, fill.price, Liquidity(fill.liquidity)))
+    return found
 
 
 def _tradable(terms: OrderTerms, event: Event, calendar: NyseCalendar) -> bool:

@@ -4,12 +4,13 @@ reasons, fills that write fills, trades, cash and positions once, and the linked
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
 
 from services.storage.db import session_scope
-from services.storage.models import DailyBar, Instrument
+from services.storage.models import DailyBar, Instrument, IntradayBar
 from services.trading.fees import FeeSchedule
 from services.trading.kill_switch import halt_portfolio, resume_portfolio, set_kill_switch
 from services.trading.limits import LimitChanges, set_limits
@@ -234,3 +235,35 @@ def test_a_day_order_expires_at_the_close(desk: Desk) -> None:
     report = desk.process()
     assert (report.fills, report.expired) == (0, 1)
     assert desk.order(placed.order.id).state == "expired"
+
+
+def test_partial_fills_over_bars_pay_the_minimum_fee_once(desk: Desk) -> None:
+    # Given a buy of 10 and two 1-minute bars of 50 shares each (10 % participation: 5 per bar)
+    desk.fees = FeeSchedule()
+    aapl = desk.instrument("AAPL", price="100")
+    placed = desk.place("AAPL", "buy", "10", "limit", limit_price="101")
+    start = desk.clock().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    with session_scope(desk.url) as session:
+        for minute in range(2):
+            at = start + timedelta(minutes=minute)
+            session.add(
+                IntradayBar(
+                    instrument_id=aapl,
+                    interval="1m",
+                    ts=at,
+                    open=D(100),
+                    high=D(100),
+                    low=D(100),
+                    close=D(100),
+                    volume=D(50),
+                    source="test",
+                )
+            )
+    desk.clock.now = start + timedelta(minutes=3)
+    # When processing runs after both bars
+    desk.process()
+    # Then two fills of 5, and the $1 minimum is charged once for the order
+    fills = desk.fills()
+    assert [(f.quantity, f.fee) for f in fills] == [(D(5), D(1)), (D(5), D(0))]
+    order = desk.order(placed.order.id)
+    assert (order.state, order.fees_paid) == ("filled", D(1))

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from services.trading.fees import DEFAULT_FEES, FeeSchedule, fee
+from services.trading.fees import DEFAULT_FEES, Execution, FeeSchedule, fee, order_fee, order_fee_increment
 from services.trading.model import Liquidity
 
 CASES = [
@@ -62,3 +62,36 @@ def test_a_schedule_refuses_negative_or_non_finite_figures():
 def test_an_asset_class_without_a_schedule_is_an_error():
     with pytest.raises(ValueError, match="fx"):
         fee(DEFAULT_FEES, "fx", D("1"), D("1"), Liquidity.TAKER)
+
+
+def shares(quantity, price, liquidity=Liquidity.TAKER) -> Execution:
+    return Execution(D(quantity), D(price), liquidity)
+
+
+def increments(schedule, asset_class, fills) -> list[D]:
+    return [order_fee_increment(schedule, asset_class, fills[:i], fill) for i, fill in enumerate(fills)]
+
+
+def test_an_order_filled_in_parts_pays_the_minimum_once():
+    # Given 300 shares at $25 filled as 100 + 100 + 100
+    fills = [shares("100", "25")] * 3
+    # Then the first fill pays the $1.00 minimum, the second nothing more (200 x 0.005 = $1.00),
+    # the third the $0.50 the per-share fee now exceeds it by
+    assert increments(DEFAULT_FEES, "equity", fills) == [D("1.0000"), D("0.0000"), D("0.5000")]
+    # and together they are the fee of the order as one fill: 300 x 0.005 = $1.50
+    assert order_fee(DEFAULT_FEES, "equity", fills) == fee(DEFAULT_FEES, "equity", D(300), D(25), Liquidity.TAKER)
+
+
+def test_the_cap_applies_to_the_order_as_a_whole():
+    # 10 + 10 shares at $2: the cap is 0.5 % of $20, then of $40
+    assert increments(DEFAULT_FEES, "equity", [shares("10", "2"), shares("10", "2")]) == [D("0.1000"), D("0.1000")]
+
+
+def test_crypto_fills_pay_their_own_maker_or_taker_rate():
+    schedule = FeeSchedule(crypto_maker_rate=D("0.0002"), crypto_taker_rate=D("0.0006"))
+    fills = [shares("1", "1000", Liquidity.TAKER), shares("1", "1000", Liquidity.MAKER)]
+    assert increments(schedule, "crypto", fills) == [D("0.6000"), D("0.2000")]
+
+
+def test_an_order_without_fills_has_paid_nothing():
+    assert order_fee(DEFAULT_FEES, "equity", []) == D("0.0000")

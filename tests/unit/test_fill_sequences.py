@@ -3,13 +3,15 @@ fills under the participation cap, IOC and FOK, quantity steps and maker/taker."
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
 
 from services.trading.fills import NO_FILL, CancelReason, Evaluation, evaluate
-from services.trading.model import Liquidity, OrderProgress, OrderTerms, OrderType, Side, TimeInForce
-from tests.support.trading import bar, order, quote
+from services.trading.model import Liquidity, OrderProgress, OrderState, OrderTerms, OrderType, Side, TimeInForce
+from tests.support.trading import T0, bar, order, quote
 
 TENTH = D("0.10")
 
@@ -213,3 +215,43 @@ def test_evaluate_refuses_an_order_with_nothing_left():
     terms = OrderTerms(Side.BUY, OrderType.MARKET, D(5))
     with pytest.raises(ValueError, match="nothing left"):
         evaluate(terms, OrderProgress(D(5)), quote("10"), participation=TENTH)
+
+
+def test_the_state_after_an_evaluation():
+    # Given a 100-share market buy and quotes trading 500 (a cap of 50) or no volume
+    buy = order("buy", "market", quantity="100")
+    partial = evaluate(buy, OrderProgress(), quote("10", volume="500"), participation=TENTH)
+    filled = evaluate(buy, OrderProgress(), quote("10"), participation=TENTH)
+    waiting = evaluate(order("buy", "limit", limit="9"), OrderProgress(), quote("10"), participation=TENTH)
+    ioc_buy = replace(buy, time_in_force=TimeInForce.IOC)
+    ioc = evaluate(ioc_buy, OrderProgress(), quote("10", volume="500"), participation=TENTH)
+    assert [e.state for e in (partial, filled, waiting, ioc)] == [
+        OrderState.PARTIALLY_FILLED,
+        OrderState.FILLED,
+        OrderState.WORKING,
+        OrderState.CANCELLED,
+    ]
+
+
+def test_an_event_from_before_the_order_changes_nothing():
+    # Given a buy stop placed a second after a quote that crossed its stop, and a trailing sell
+    placed = T0 + timedelta(seconds=1)
+    buy_stop = order("buy", "stop", stop="105")
+    stop = evaluate(buy_stop, OrderProgress(), quote("106"), participation=TENTH, placed_at=placed)
+    trail = order("sell", "trailing_stop", amount="2")
+    marked = OrderProgress(water_mark=D("100"))
+    bar_before = evaluate(trail, marked, bar("103", "104", "90", "95"), participation=TENTH, placed_at=placed)
+    # Then neither fills, triggers nor ratchets, and the rule says why
+    assert (stop.fill_quantity, stop.progress, stop.rule) == (D(0), OrderProgress(), "stale_event")
+    assert (bar_before.progress, bar_before.rule) == (marked, "stale_event")
+
+
+def test_an_ioc_order_is_not_cancelled_by_a_stale_event():
+    terms = order("buy", "limit", limit="9", time_in_force=TimeInForce.IOC)
+    result = evaluate(terms, OrderProgress(), quote("10"), participation=TENTH, placed_at=T0 + timedelta(seconds=1))
+    assert (result.cancel_rest, result.state) == (False, OrderState.WORKING)
+
+
+def test_a_quote_stamped_when_the_order_was_placed_is_fresh():
+    result = evaluate(order("buy", "market"), OrderProgress(), quote("10"), participation=TENTH, placed_at=T0)
+    assert (result.fill_quantity, result.rule) == (D(10), "tick.buy_market")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import timedelta
 from decimal import Decimal as D
 
 from services.trading.fills import RULES, evaluate
 from services.trading.model import OrderProgress, OrderTerms, OrderType, Rejection, Side, validate_terms
-from tests.support.trading import bar, quote
+from tests.support.trading import T0, bar, quote
 from tests.support.workers import ROOT
 
 PRICES = ("90", "97", "100", "103", "110")
@@ -46,12 +47,19 @@ def events():
 
 def rules_reached() -> set[str]:
     every_event = list(events())
-    return {
+    reached = {
         evaluate(terms, progress, event, participation=D("0.1")).rule
         for terms in orders()
         for progress in progresses()
         for event in every_event
     }
+    later = T0 + timedelta(seconds=1)  # an order placed after every event above
+    stale = {
+        evaluate(terms, OrderProgress(), event, participation=D("0.1"), placed_at=later).rule
+        for terms in orders()
+        for event in every_event[:3]
+    }
+    return reached | stale
 
 
 def documented_rules() -> set[str]:
@@ -72,7 +80,7 @@ def test_each_row_names_the_order_type_side_and_event_of_its_rule():
     text = (ROOT / "docs" / "trading.md").read_text().split("<!-- fill-rules -->")[1]
     rows = re.findall(r"^\| `([a-z_.]+)` \| ([a-z_]+) \| ([a-z]+) \| ([a-z]+) \|", text, flags=re.MULTILINE)
     for rule, kind, side, event in rows:
-        if rule == "no_fill":
+        if rule in ("no_fill", "stale_event"):
             continue
         rule_event, rest = rule.split(".", 1)
         assert (rule_event, rest.split(".")[0]) == (event, f"{side}_{kind}"), rule
