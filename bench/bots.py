@@ -180,7 +180,8 @@ def main() -> None:
     )
     print(
         f"Command: `python -m bench.bots --bots {args.bots} --portfolios {args.portfolios} "
-        f"--database {args.database} --processes {args.processes} --threads {args.threads}`\n"
+        f"--database {args.database} --processes {args.processes} --threads {args.threads} "
+        f"--scenario {args.scenario}`\n"
     )
     print("| bots | runs done | traded | orders placed | fan-out + runs | target | worker RSS idle | worker RSS peak |")
     print("|---:|---:|---:|---:|---:|---|---:|---:|")

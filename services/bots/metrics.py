@@ -43,6 +43,9 @@ class BotMetrics:
         self._signals = {a.value: self.signals.labels(a.value) for a in RunAction}
         self._states = {s.value: self.states.labels(s.value) for s in BotStatus}
         self._pnl = {period: self.pnl.labels(period) for period in ("daily", "total")}
+        # A "mostrecent" gauge is served once written (multiprocess files keep the write's time).
+        for gauge in (*self._states.values(), *self._pnl.values()):
+            gauge.set(0)
 
     def run_finished(self, outcome: str, action: str) -> None:
         if outcome in self._runs:
