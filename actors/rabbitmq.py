@@ -17,6 +17,7 @@ The private Dramatiq names these changes rely on are read through `actors.intern
 from __future__ import annotations
 
 import bisect
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ import pika
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.common import current_millis, q_name
 from dramatiq.errors import ActorNotFound, ConnectionClosed
+from dramatiq.logging import get_logger
 from dramatiq.middleware import Middleware, MiddlewareError
 
 from actors.encoder import REJECTED_ACTOR, REJECTED_BODY, REJECTION
@@ -44,6 +46,8 @@ from services.engine.priority import MAX_PRIORITY
 from services.engine.topology import dead_letter_queue, dead_letter_queue_arguments, work_queue_arguments
 from services.errors import MessageRejected
 
+# A consumer's own prefetch, as a multiple of the channel's: the most the channel's may widen to.
+PREFETCH_CEILING = 8
 # How long closing a consumer waits for the ledger rows its pending acknowledgements wait for.
 CLOSE_ACK_WAIT_S = 10.0
 
@@ -180,14 +184,32 @@ class DeadLetteringConsumer(RabbitmqConsumer):
     """Rejects by republishing to the .XQ with the reason, then acknowledging the original; sends
     acknowledgements in batches, each once the ledger has committed its message's final row."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, broker: Any, queue_name: str, prefetch: int, timeout: int) -> None:
+        # Dramatiq's set-up, except for the prefetch: a channel-wide limit (global QoS, which RabbitMQ
+        # lets change while consuming; a consumer's own limit cannot), widened by the deliveries that
+        # wait for the ledger, so that only unfinished work counts against it, as priorities need.
+        self.broker = broker
+        self.queue_name = queue_name
+        self.logger = get_logger(__name__, type(self))
+        try:
+            self.connection = pika.BlockingConnection(parameters=self.broker.parameters)
+            self.channel = self.connection.channel()
+            if prefetch:
+                self.channel.basic_qos(prefetch_count=prefetch * PREFETCH_CEILING)  # this consumer's own
+                self.channel.basic_qos(prefetch_count=prefetch, global_qos=True)
+            self.iterator = self.channel.consume(queue_name, inactivity_timeout=timeout / 1000)
+            self.known_tags: set[int] = set()
+        except (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError) as e:
+            raise ConnectionClosed(e) from None
         # Finished deliveries not yet acknowledged on the wire, and whether a send is scheduled.
         self._acks_lock = threading.Lock()
         self._finished: list[int] = []
         self._ack_scheduled = False
-        # Finished deliveries whose ledger rows are not committed yet (they stay in known_tags).
+        # Finished deliveries whose ledger rows are not committed yet (they stay in known_tags), and
+        # the channel prefetch RabbitMQ was last given: `prefetch` plus those.
         self._awaiting_ledger = 0
+        self._prefetch = self._qos = prefetch
+        self._qos_scheduled = False
 
         # The properties of the delivery being decoded: a body that is not a message still came from
         # this queue, and its sender may have set the AMQP message_id the ledger should key it by.
@@ -219,7 +241,22 @@ class DeadLetteringConsumer(RabbitmqConsumer):
             return
         with self._acks_lock:
             self._awaiting_ledger += 1
+            schedule, self._qos_scheduled = not self._qos_scheduled, True
+        if schedule and self._prefetch:
+            # (a connection gone by now makes RabbitMQ deliver the message again: nothing to widen)
+            with contextlib.suppress(pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError):
+                self.connection.add_callback_threadsafe(self._sync_prefetch)
         barrier.when_written(partial(self._release_written, delivery_tag(message)))
+
+    def _sync_prefetch(self) -> None:
+        # Runs on the connection's thread: widen (or narrow back) the channel's prefetch by the
+        # deliveries waiting for the ledger. Sent without waiting for Qos-Ok; frames keep their order.
+        with self._acks_lock:
+            self._qos_scheduled = False
+            target = self._prefetch + min(self._awaiting_ledger, self._prefetch * (PREFETCH_CEILING - 1))
+        if target != self._qos and self._prefetch:
+            self.channel._impl.basic_qos(prefetch_count=target, global_qos=True)
+            self._qos = target
 
     def _release_written(self, tag: int) -> None:
         # Runs on the ledger writer's thread, once the row is committed.
@@ -264,6 +301,7 @@ class DeadLetteringConsumer(RabbitmqConsumer):
             self.channel.basic_ack(tags[below - 1], multiple=True)
         for tag in tags[below:]:
             self.channel.basic_ack(tag)
+        self._sync_prefetch()
 
     def nack(self, message: Any) -> None:
         record = dead_letter_record(message, self.queue_name)

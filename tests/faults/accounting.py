@@ -47,3 +47,15 @@ def account(*, sent: list[str], database_url: str, probe_log: Path, effects: Pat
         "effects_applied": len(applied & ids),
         "effects_unexpected": len(applied - ids),
     }
+
+
+def queue_depths(rabbit_url: str) -> dict[str, int]:
+    """Messages left in `refresh` and its dead-letter queue, on a fresh connection (a test's own may
+    have missed its heartbeats while the test waited)."""
+    from tests.support.rabbit import Rabbit
+
+    rabbit = Rabbit(rabbit_url)
+    try:
+        return {"queue_left": rabbit.depth("refresh"), "dead_letters": rabbit.depth("refresh.XQ")}
+    finally:
+        rabbit.close()

@@ -36,10 +36,12 @@ def _outage(r: dict[str, Any]) -> list[str]:
     return [
         f"**PostgreSQL stopped under load** ({r['date']}): {r['sent']:,} messages (half of them read the "
         f"database), two worker groups of 1 process x 8 threads, the test's own PostgreSQL cluster stopped for "
-        f"{r['outage_s']} s; {r['runs_during_outage']} task runs started during the outage; every task was "
+        f"{r['outage_s']} s with {r.get('backlog_at_stop', '?')} messages still queued; "
+        f"{r['runs_during_outage']} task runs started during the outage; every task was "
         f"final {r['recovery_s']} s after the database came back. `tickwork workers` then showed: {shown}.",
         "",
-        "| sent | completed | run twice | lost | stuck | rows missing | effects applied | workers reconciled as dead | "
+        "| sent | completed | ran again (retried after failing on the outage) | lost | stuck | rows missing | "
+        "effects applied | workers reconciled as dead | "
         "outage s | recovery s |",
         "|---|---|---|---|---|---|---|---|---|---|",
         f"| {r['sent']:,} | {r['completed']:,} | {r['ran_twice_or_more']} | {r['lost']} | {r['stuck']} | "

@@ -53,6 +53,8 @@ def consumer(barrier) -> tuple[DeadLetteringConsumer, Wire]:
     made.known_tags = set()
     made._acks_lock = threading.Lock()
     made._finished, made._ack_scheduled, made._awaiting_ledger = [], False, 0
+    made._prefetch = made._qos = 0  # no QoS frames (see the widening test)
+    made._qos_scheduled = False
     return made, wire
 
 
@@ -92,3 +94,28 @@ def test_without_a_ledger_the_ack_goes_out_at_once():
     made, wire = consumer(None)
     made.ack(delivery(made, 7))
     assert wire.acks == [(7, True)]
+
+
+class QosWire(Wire):
+    def __init__(self) -> None:
+        super().__init__()
+        self.qos: list[tuple[int, bool]] = []
+        self._impl = self
+
+    def basic_qos(self, prefetch_count: int, global_qos: bool = False) -> None:
+        self.qos.append((prefetch_count, global_qos))
+
+
+def test_a_delivery_waiting_for_the_ledger_does_not_hold_a_threads_prefetch_slot():
+    # Given a consumer with a channel prefetch of 2 (one per thread)
+    barrier = HeldBarrier()
+    made, _ = consumer(barrier)
+    made.connection = made.channel = wire = QosWire()
+    made._prefetch = made._qos = 2
+    # When two finished deliveries wait for the ledger, the channel may take two more
+    made.ack(delivery(made, 1))
+    made.ack(delivery(made, 2))
+    assert wire.qos[-1] == (4, True)
+    # and once their rows are committed and acked, it narrows back
+    barrier.commit()
+    assert wire.qos[-1] == (2, True) and wire.acks == [(1, True), (2, True)]

@@ -99,6 +99,8 @@ def consumer_with_deliveries(*tags: int):
     consumer.channel, consumer.connection, consumer.known_tags = FakeChannel(), FakeConnection(), set(tags)
     consumer._acks_lock, consumer._finished, consumer._ack_scheduled = threading.Lock(), [], False
     consumer.broker, consumer._awaiting_ledger = SimpleNamespace(ack_barrier=None), 0  # no ledger: acks at once
+    consumer._prefetch = consumer._qos = 0  # no QoS frames
+    consumer._qos_scheduled = False
     return consumer
 
 
