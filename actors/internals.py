@@ -61,6 +61,7 @@ __all__ = [
     "readdress_message",
     "remember_delivery_properties",
     "replace_periodiq_scheduler",
+    "set_channel_prefetch_nowait",
     "set_dramatiq_prometheus_folder",
     "stuffed_exception",
 ]
@@ -107,6 +108,12 @@ def remember_delivery_properties(consumer: Any, remember: Any) -> None:
             yield method, properties, body
 
     consumer.iterator = passing_through()
+
+
+def set_channel_prefetch_nowait(channel: Any, count: int) -> None:
+    """Change a BlockingChannel's channel-wide prefetch from the connection's thread without waiting
+    for Qos-Ok: pika's blocking `basic_qos` would wait on the very thread that must read the answer."""
+    channel._impl.basic_qos(prefetch_count=count, global_qos=True)
 
 
 # -- Dramatiq: the Prometheus middleware, prometheus_client's histogram ---------------------------------
@@ -301,7 +308,23 @@ def _check_periodiq_scheduler() -> None:
     assert run.index("scheduler.schedule()") < run.index("scheduler.loop()"), "main no longer calls schedule, loop"
 
 
+def _check_blocking_channel() -> None:
+    import pika.adapters.blocking_connection as blocking
+    import pika.channel
+
+    assert "self._impl = " in _source(blocking.BlockingChannel.__init__), "BlockingChannel no longer wraps `_impl`"
+    wanted = ["self", "prefetch_size", "prefetch_count", "global_qos", "callback"]
+    assert _parameters(pika.channel.Channel.basic_qos) == wanted, "Channel.basic_qos changed its parameters"
+
+
 RELIANCES = (
+    Reliance(
+        "pika",
+        "pika.BlockingChannel._impl",
+        "actors.rabbitmq.DeadLetteringConsumer._sync_prefetch",
+        "widen the channel's prefetch by the deliveries that wait for the ledger, from the connection thread",
+        _check_blocking_channel,
+    ),
     Reliance(
         "dramatiq",
         "dramatiq.brokers.rabbitmq._RabbitmqConsumer",

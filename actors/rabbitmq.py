@@ -38,6 +38,7 @@ from actors.internals import (
     pin_message_fields,
     readdress_message,
     remember_delivery_properties,
+    set_channel_prefetch_nowait,
     stuffed_exception,
 )
 from services.engine.delays import DUE_AT, parked_options, remaining_ms
@@ -255,7 +256,7 @@ class DeadLetteringConsumer(RabbitmqConsumer):
             self._qos_scheduled = False
             target = self._prefetch + min(self._awaiting_ledger, self._prefetch * (PREFETCH_CEILING - 1))
         if target != self._qos and self._prefetch:
-            self.channel._impl.basic_qos(prefetch_count=target, global_qos=True)
+            set_channel_prefetch_nowait(self.channel, target)
             self._qos = target
 
     def _release_written(self, tag: int) -> None:
