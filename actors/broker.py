@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import timedelta
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage, Middleware, TimeLimit
@@ -52,7 +51,6 @@ def build_broker(settings: Settings) -> TickworkBroker:
             ),
             WorkerHeartbeat(
                 database_url=settings.database_url,
-                retention=timedelta(days=settings.tickwork_ledger_retention_days),
                 heartbeat_s=settings.tickwork_heartbeat_seconds,
             ),
         ]

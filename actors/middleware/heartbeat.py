@@ -10,12 +10,10 @@ import logging
 import os
 import socket
 import threading
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dramatiq.middleware import Middleware
 
-from services.engine.ledger.tasks import purge_finished
 from services.engine.workers import (
     ReconcileGate,
     heartbeat,
@@ -28,23 +26,19 @@ from services.storage.db import session_scope
 
 log = logging.getLogger("tickwork.workers")
 
-PURGE_EVERY = timedelta(hours=1)
-
 
 class WorkerHeartbeat(Middleware):
     """One row per worker process in `workers`, updated every few seconds."""
 
-    def __init__(self, *, database_url: str, retention: timedelta, heartbeat_s: float) -> None:
+    def __init__(self, *, database_url: str, heartbeat_s: float) -> None:
         self.database_url = database_url
         self.heartbeat_s = heartbeat_s
-        self.retention = retention
         self.worker_id = ""
         self.in_flight = self.processed = self.failed = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._beat_thread: threading.Thread | None = None
         self._gate = ReconcileGate(heartbeat_s=heartbeat_s)
-        self._last_purge = datetime.min.replace(tzinfo=UTC)
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
         self.worker_id = this_worker_id()
@@ -107,16 +101,5 @@ class WorkerHeartbeat(Middleware):
                         reconciled = reconcile_dead_workers(session=session, heartbeat_s=self.heartbeat_s)
                     if reconciled:
                         log.warning("reconciled_orphans count=%d", reconciled)
-                self._purge_if_due()
             except Exception:
                 log.exception("reconcile_failed worker=%s", self.worker_id)
-
-    def _purge_if_due(self) -> None:
-        now = datetime.now(UTC)
-        if now - self._last_purge < PURGE_EVERY:
-            return
-        self._last_purge = now
-        with session_scope(self.database_url) as session:
-            deleted = purge_finished(session=session, older_than=now - self.retention)
-        if deleted:
-            log.info("ledger_purged rows=%d", deleted)
