@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -14,6 +14,8 @@ from services.engine.ledger.redaction import redact
 from services.engine.topology import QUEUES
 
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
+# The work queues (services.engine.topology.QUEUES, which a test keeps equal), as the schema's enum.
+QueueName = Literal["orders", "refresh", "bots", "maintenance", "notifications"]
 
 
 def _letters(config: Config) -> DeadLetters:
@@ -29,7 +31,7 @@ def list_dead_letters(
     config: Config,
     _: Reader,
     queue: Annotated[
-        list[str] | None, Query(description=f"Work queues to look in (default all: {', '.join(QUEUES)})")
+        list[QueueName] | None, Query(description=f"Work queues to look in (default all: {', '.join(QUEUES)})")
     ] = None,
     actor: Annotated[str | None, Query(max_length=128)] = None,
     reason: Annotated[str | None, Query(max_length=64)] = None,
