@@ -33,8 +33,8 @@ def list_dead_letters(
     queue: Annotated[
         list[QueueName] | None, Query(description=f"Work queues to look in (default all: {', '.join(QUEUES)})")
     ] = None,
-    actor: Annotated[str | None, Query(max_length=128)] = None,
-    reason: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    reason: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeadLetterOut]:
     """Dead letters, oldest first, with the reason, the last error and the attempts."""
