@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pika.exceptions
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -21,6 +21,7 @@ from services.api import audit
 from services.api.access import Authenticate, access_refusal
 from services.api.audit_log import AuditLog
 from services.api.methods import AllowedMethods, RouteTable
+from services.api.query_params import known_query_only
 from services.api.routes import bots, dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
@@ -72,7 +73,9 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (module.router for module in routers):
         # Per route rather than app-wide: FastAPI's app-wide limit answers before any middleware
         # (so before the audit log), in plain text.
-        app.include_router(router, max_body_size=settings.tickwork_api_max_body_bytes)
+        app.include_router(
+            router, max_body_size=settings.tickwork_api_max_body_bytes, dependencies=[Depends(known_query_only)]
+        )
     _health(app, settings)
     _errors(app)
     mount_console(app, settings)  # before the route table: /console is one of the app's routes

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from services.api.strict import JsonBool, JsonFloat, JsonInt, Timestamp
+from services.api.strict import JsonBool, Timestamp
+from services.contract.fields import json_number
 from services.engine.dead_letters import DeadLetterSummary
 from services.engine.ledger.states import TaskState
 from services.engine.priority import Priority
@@ -22,10 +23,10 @@ class Strict(BaseModel):
 class RetryOverride(Strict):
     """Overrides of the actor's retry policy for this one task."""
 
-    max_retries: JsonInt | None = Field(None, ge=0, le=20)
-    first_delay_s: JsonFloat | None = Field(None, gt=0, le=3600)
-    max_delay_s: JsonFloat | None = Field(None, gt=0, le=24 * 3600)
-    jitter: JsonFloat | None = Field(None, ge=0, le=1)
+    max_retries: Annotated[int, Field(ge=0, le=20), BeforeValidator(json_number)] | None = None
+    first_delay_s: Annotated[float, Field(gt=0, le=3600), BeforeValidator(json_number)] | None = None
+    max_delay_s: Annotated[float, Field(gt=0, le=24 * 3600), BeforeValidator(json_number)] | None = None
+    jitter: Annotated[float, Field(ge=0, le=1), BeforeValidator(json_number)] | None = None
 
 
 class TaskCreate(Strict):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from services.api.schemas import PRINTABLE, Strict
-from services.api.strict import JsonBool, JsonFloat
-from services.contract.fields import Id
+from services.api.strict import JsonBool
+from services.contract.fields import Id, json_number
 
 Channel = Literal["email", "slack", "webhook"]
 Severity = Literal["info", "warning", "critical"]
@@ -61,7 +61,7 @@ class RuleCreate(Strict):
     account: str | None = Field(None, min_length=1, max_length=100, pattern=PRINTABLE, description="None: operators")
     portfolio_id: Id | None = None
     severity: Severity = "warning"
-    cooldown_s: JsonFloat = Field(3600.0, ge=0, le=30 * 86400)
+    cooldown_s: Annotated[float, Field(ge=0, le=30 * 86400), BeforeValidator(json_number)] = 3600.0
 
 
 class RuleToggle(Strict):

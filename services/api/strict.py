@@ -36,8 +36,8 @@ def _query_bool(value: Any) -> Any:
 
 
 JsonBool = Annotated[bool, Field(strict=True)]
-JsonInt = Annotated[int, Field(strict=True)]
-JsonFloat = Annotated[float, Field(strict=True)]  # an integer is a number too; a string or a bool is not
+# Numbers are taken from JSON numbers only, bounds first: Annotated[int, Field(ge=0),
+# BeforeValidator(json_number)] (services/contract/fields.py says why the order matters).
 # A body's date-time: ISO 8601 text with a time zone.
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 # A query's date-time: ISO 8601 text (UTC when it names no zone).

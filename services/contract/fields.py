@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, Field, PlainSerializer, StringConstraints, WrapValidator
+from pydantic import AnyHttpUrl, BeforeValidator, Field, PlainSerializer, StringConstraints, WrapValidator
 
 # The largest value of the id columns: SQLModel's `int` primary and foreign keys are SQL INTEGER (32-bit
 # signed) on PostgreSQL. An id past it cannot name a row, and PostgreSQL would refuse to compare it.
@@ -14,7 +14,18 @@ BIGINTEGER_MAX = 2**63 - 1
 # Tickers as the platform writes them: AAPL, BRK.B, BTC-USD, EURUSD=X, ^GSPC.
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9^][A-Za-z0-9.\-=^/]{0,31}$")]
 Symbols = Annotated[list[Symbol], Field(min_length=1, max_length=500)]
-Id = Annotated[int, Field(ge=1, le=INTEGER_MAX, strict=True)]
+
+
+def json_number(value: Any) -> Any:
+    """A number as JSON gives it; a string or a bool is refused (lax mode would read "7" and true as 7
+    and 1). Constraints go before this validator in `Annotated`, or the JSON Schema loses them."""
+    if isinstance(value, bool | str):
+        raise ValueError("give a JSON number, not a string or a boolean")
+    return value
+
+
+# An integer from a JSON number only (7 or 7.0, an integer to JSON Schema): not "7", true or 7.5.
+Id = Annotated[int, Field(ge=1, le=INTEGER_MAX), BeforeValidator(json_number)]
 EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 
 

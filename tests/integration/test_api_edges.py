@@ -115,3 +115,22 @@ def test_notifications_need_the_notify_scope(api, actor):
     # and notify alone does not submit other work
     other = api.call("POST", "/api/v1/tasks", api.token("notify"), json={"actor": "refresh_all_prices"})
     assert other.status_code == 403 and "'create'" in other.json()["error"]
+
+
+def test_a_query_holds_only_declared_parameters_each_once(api):
+    reader = api.token("read")
+    typo = api.call("GET", "/api/v1/tasks?stauts=failed", reader)
+    assert typo.status_code == 422 and "stauts" in typo.json()["error"]
+    twice = api.call("GET", "/api/v1/tasks?actor=a&actor=b", reader)
+    assert twice.status_code == 422 and "more than once" in twice.json()["error"]
+    assert api.call("GET", "/api/v1/tasks?status=pending&status=failed", reader).status_code == 200  # a list
+    assert api.call("GET", "/api/v1/tasks?stauts=x").status_code == 401  # the token is still checked first
+
+
+def test_the_dead_letter_queue_filter_is_the_topologys_queues():
+    from typing import get_args
+
+    from services.api.routes.dead_letters import QueueName
+    from services.engine.topology import QUEUES
+
+    assert set(get_args(QueueName)) == set(QUEUES)

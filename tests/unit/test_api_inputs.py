@@ -134,3 +134,10 @@ def test_a_statement_error_is_written_down_without_its_sql():
         text = error_traceback(outer)
     assert "SELECT" not in text and "portfolios.id" not in text and "2147483648" not in text
     assert "integer out of range" in text and "refresh failed" in text
+
+
+def test_an_integral_json_number_is_an_integer_and_a_fraction_is_not():
+    assert PortfolioPerformanceRequest.model_validate({"portfolio_id": 7.0, "days": 30.0}).portfolio_id == 7
+    for bad in (7.5, "7", True):
+        with pytest.raises(ValidationError):
+            PortfolioPerformanceRequest.model_validate({"portfolio_id": bad})

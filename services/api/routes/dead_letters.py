@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
@@ -14,6 +14,8 @@ from services.engine.ledger.redaction import redact
 from services.engine.topology import QUEUES
 
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
+# The work queues (services.engine.topology.QUEUES, which a test keeps equal), as the schema's enum.
+QueueName = Literal["orders", "refresh", "bots", "maintenance", "notifications"]
 
 
 def _letters(config: Config, sessions: Sessions) -> DeadLetters:
@@ -32,10 +34,10 @@ def list_dead_letters(
     letters: Letters,
     _: Reader,
     queue: Annotated[
-        list[str] | None, Query(description=f"Work queues to look in (default all: {', '.join(QUEUES)})")
+        list[QueueName] | None, Query(description=f"Work queues to look in (default all: {', '.join(QUEUES)})")
     ] = None,
-    actor: Annotated[str | None, Query(max_length=128)] = None,
-    reason: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    reason: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeadLetterOut]:
     """Dead letters, oldest first, with the reason, the last error and the attempts."""

@@ -38,7 +38,9 @@ def instruments(
 
 
 @router.get("/portfolios", response_model=list[PortfolioView])
-def portfolios(db: Db, _: Reader, account: str | None = Query(None, max_length=100)) -> list[PortfolioView]:
+def portfolios(
+    db: Db, _: Reader, account: str | None = Query(None, min_length=1, max_length=100)
+) -> list[PortfolioView]:
     """Every portfolio's account summary (positions left out: ask for one portfolio)."""
     return list_portfolios(session=db, account=account)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from services.api.access import refusal_for, scope_for_actor, with_requester
 from services.api.deps import Canceller, Client, Config, Creator, Db, Reader, Sessions, Submitter
@@ -23,10 +23,10 @@ from services.api.schemas import (
     TaskSummary,
     Worker,
 )
-from services.api.strict import JsonInt, QueryTimestamp
+from services.api.strict import QueryTimestamp
 from services.api.submit import submit
 from services.api.tokens import Caller
-from services.contract.fields import Id
+from services.contract.fields import Id, json_number
 from services.contract.refresh import CreatePortfolioSnapshot, FetchAssetInfo, FetchMarketData
 from services.engine.cancellation import RabbitBroadcast, cancel_task
 from services.engine.client import TickworkClient
@@ -59,8 +59,8 @@ def list_tasks(
     db: Db,
     _: Reader,
     status_: Annotated[list[TaskState] | None, Query(alias="status")] = None,
-    actor: Annotated[str | None, Query(max_length=128)] = None,
-    queue: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    queue: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     created_after: QueryTimestamp | None = None,
     created_before: QueryTimestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -142,7 +142,7 @@ class AssetInfoRequest(FetchAssetInfo, Submission):
 
 class PortfolioPerformanceRequest(Submission):
     portfolio_id: Id
-    days: JsonInt = Field(365, ge=2, le=3650)
+    days: Annotated[int, Field(ge=2, le=3650), BeforeValidator(json_number)] = 365
 
 
 class PortfolioSnapshotRequest(CreatePortfolioSnapshot, Submission):
