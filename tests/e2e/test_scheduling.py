@@ -79,7 +79,7 @@ def test_two_scheduler_processes_send_one_run_per_tick_and_the_worker_completes_
     # The job list shows it, and the scheduler's metrics report the success
     jobs = {job["name"]: job for job in json.loads(tickwork(worker_env, "jobs", "list", "--json"))}
     assert jobs["job-monitor"]["state"] == "active" and jobs["job-monitor"]["last_success_at"]
-    assert jobs["bot-counters-reset"]["state"] == "inactive"  # its actor is not implemented yet
+    assert jobs["bot-counters-reset"]["state"] == "active"  # every job's actor is implemented now
 
     def scraped():
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as reply:
