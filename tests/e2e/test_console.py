@@ -22,7 +22,7 @@ from services.market_data.instruments import PriceUpdate, record_prices
 from services.scheduling.cadence import Every
 from services.scheduling.jobs import Job
 from services.scheduling.scheduler import Scheduler
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import ScheduledRun, Task
 from tests.support.console import SCREENSHOTS, ConsolePage, chromium, http_session
 from tests.support.ledger import wait_state
@@ -62,7 +62,7 @@ def scheduler(client, database_url) -> Iterator[Scheduler]:
     )
     running = Scheduler(
         [probe],
-        database_url=database_url,
+        session_factory=session_factory(database_url),
         send=client.send_many,
         scheduler_id="console-test",
         inactive=TIMETABLE,

@@ -20,11 +20,8 @@ MALFORMED = {
     "not UTF-8": (b"\xff\xfe\x00garbage", "undecodable"),
     "not an envelope": (b'{"hello": "world"}', "malformed_envelope"),
     "unknown actor": (raw_body(actor_name="no_such_actor"), "unknown_actor"),
-    # (an actor of the contract that no module implements yet)
-    "contract actor not on this worker": (
-        raw_body(actor_name="run_bot", kwargs={"bot_id": 1}),
-        "unknown_actor",
-    ),
+    # (an actor of the contract sent to another queue than its own)
+    "contract actor on the wrong queue": (raw_body(actor_name="run_bot", kwargs={"bot_id": 1}), "invalid_payload"),
     "wrong argument type": (raw_body(kwargs={"tag": 5}), "invalid_payload"),
     "missing field": (raw_body(kwargs={}), "invalid_payload"),
     "unexpected field": (raw_body(kwargs={"tag": "x", "tga": "typo"}), "invalid_payload"),

@@ -15,7 +15,7 @@ from services.market_data.catalog import add_instrument
 from services.market_data.providers import open_providers
 from services.market_data.providers.base import Provider
 from services.settings import Settings
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import AssetInfo
 
 
@@ -61,7 +61,7 @@ def test_the_provider_parses_the_filters_and_asset_info_stores_them(providers: A
             providers=["binance"],
             provider_symbols={"binance": "BTCUSDT"},
         )
-    fetch_asset_info(database_url=database_url, providers=providers, symbol="BTC-USD")
+    fetch_asset_info(session_factory=session_factory(database_url), providers=providers, symbol="BTC-USD")
     # Then the instrument's reference data carries the rules
     with session_scope(database_url) as session:
         (row,) = session.query(AssetInfo).all()

@@ -204,7 +204,7 @@ def test_an_acknowledgement_waits_for_the_commit_but_not_for_the_interval(databa
     import time
 
     # Given a writer that batches for 5 s
-    slow = LedgerWriter(database_url, flush_interval_s=5.0)
+    slow = LedgerWriter(make_engine(database_url), flush_interval_s=5.0)
     slow.start()
     try:
         seen: list[str] = []
