@@ -40,7 +40,7 @@ def _run_sender() -> RunSender:
         if _sender is None:
             from services.engine.client import TickworkClient
 
-            _sender = client_sender(TickworkClient(settings=settings, ledger_url=settings.database_url))
+            _sender = client_sender(TickworkClient(settings=settings, ledger=session_factory(settings.database_url)))
         return _sender
 
 

@@ -49,7 +49,8 @@ def contract_actor(
                 return function(**payload.__dict__)
             return function(**{argument: getattr(payload, argument) for argument in arguments})
 
-        return dramatiq.actor(
+        # dramatiq's overloads type the decorator form, not a call with the function and options.
+        return dramatiq.actor(  # type: ignore[call-overload]
             with_validated_payload,
             actor_name=spec.name,
             queue_name=spec.queue,

@@ -31,7 +31,7 @@ from bench.rabbit import create_vhost, delete_vhost
 from services.bots.admin import create_bot
 from services.engine.client import TickworkClient
 from services.settings import Settings
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.models import CashFlow, DailyBar, Instrument, Order, Portfolio, TradingSignal
 
 TARGET_S = 20.0
@@ -48,7 +48,7 @@ def seed(url: str, bots: int, portfolios: int, instruments: int = 10, closes: li
         for symbol in symbols:
             session.add(Instrument(symbol=symbol, asset_class="crypto", last_price=Decimal("84"), last_price_at=now))
         session.flush()
-        ids = {i.symbol: i.id for i in session.exec(select(Instrument))}  # type: ignore[call-overload]
+        ids = {i.symbol: i.id for i in session.exec(select(Instrument))}
         start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=len(closes))
         rows = [
             {
@@ -142,7 +142,7 @@ def main() -> None:
             group.wait_healthz(port, timeout=120)
             idle_rss = rss_mb(group.process.pid)
             settings = Settings(rabbitmq_url=amqp, database_url=url)
-            with TickworkClient(settings=settings, ledger_url=url) as client:
+            with TickworkClient(settings=settings, ledger=session_factory(url)) as client:
                 # The fan-out's tick is the minute the message is sent in: runs of ticks from then on count.
                 tick = datetime.now(UTC).replace(second=0, microsecond=0)
                 cpu_before = cpu_seconds(session=group.process.pid), sum(backend_cpu(url).values()), busy_cpu_seconds()

@@ -81,7 +81,7 @@ def fill(url: str, rows: int, seed: int = 7) -> str:
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
-        with cursor.copy(f"COPY tasks ({', '.join(COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+        with cursor.copy(f"COPY tasks ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for n in range(rows):
                 created = now - timedelta(seconds=rows - n) * (30 * 86400 / rows)
                 actor, queue, _ = actors[n]

@@ -79,7 +79,9 @@ def critical_behind_backlog(ctx: Context, backlog: int, tries: int) -> dict[str,
     reader = MarkReader(marks)
     group = _start(ctx, "critical-refresh", REFRESH_GROUP, "refresh", 2, stamps, marks)
     client = TickworkClient(url=ctx.url)
-    latencies, overtaken, waiting = [], [], []
+    latencies: list[float] = []
+    overtaken: list[int] = []
+    waiting: list[int] = []
     try:
         for attempt in range(3 * (tries + WARMUP)):
             if len(latencies) == tries:

@@ -37,7 +37,7 @@ def fill(url: str, rows: int, *, age_days: float, payload_bytes: int, prefix: st
     raw = make_engine(url).raw_connection()
     try:
         cursor = raw.cursor()
-        with cursor.copy(f"COPY tasks ({COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+        with cursor.copy(f"COPY tasks ({COLUMNS}) FROM STDIN") as copy:
             buffer = io.StringIO()
             for n in range(rows):
                 buffer.write(

@@ -57,7 +57,7 @@ def bench_bars(url: str, instruments: int, days: int) -> list[str]:
         rows = [Instrument(symbol=f"BAR{n:04d}", asset_class="equity", providers=["yahoo"]) for n in range(instruments)]
         session.add_all(rows)
         session.flush()
-        ids = [row.id for row in rows]
+        ids = [row.id for row in rows if row.id is not None]
     lines = []
     for label, shift in (("insert", 0), ("overwrite (same keys, new figures)", 7)):
         series = bars_for(days, shift)

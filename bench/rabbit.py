@@ -5,6 +5,7 @@ The vhost and rabbitmqctl helpers are `tests/support/rabbit.py`'s, the one copy.
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import time
 from collections.abc import Callable, Iterable
@@ -75,7 +76,7 @@ class Rabbit:
 
     def purge(self, *queues: str) -> None:
         for queue in queues:
-            self._retrying(lambda queue=queue: self.channel.queue_purge(queue))
+            self._retrying(functools.partial(self.channel.queue_purge, queue))
 
     def preload(self, queue: str, bodies: Iterable[bytes], *, priority: int | None = None, wait: bool = True) -> int:
         """Publish persistent messages without confirms (fast), then (with `wait`, when nothing consumes

@@ -158,6 +158,7 @@ def run(ctx: Context, setup: Setup, n: int) -> dict[str, Any]:
             elif time.monotonic() - progress_at > STALL_S:
                 raise RuntimeError(f"{setup.label}: stuck at {done}/{n} completions")
         last = Snapshot.take(done, groups)
+        assert first is not None  # done >= n > 0, so a poll saw a completion
         time.sleep(0.5)  # a redelivered duplicate would show up now
     finally:
         for group in groups:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlmodel import col
 
 from bench import procs, rabbit, report
 from bench.context import Context
@@ -79,7 +80,7 @@ def seed(url: str, *, orders: int, instruments: int, fills: int, portfolios: int
                 for i in range(instruments)
             ],
         )
-        ids = list(session.execute(select(Instrument.id).order_by(Instrument.id)).scalars())  # type: ignore[arg-type]
+        ids = list(session.execute(select(col(Instrument.id)).order_by(col(Instrument.id))).scalars())
         session.execute(
             insert(Portfolio),
             [
@@ -87,7 +88,7 @@ def seed(url: str, *, orders: int, instruments: int, fills: int, portfolios: int
                 for p in range(portfolios)
             ],
         )
-        pids = list(session.execute(select(Portfolio.id).order_by(Portfolio.id)).scalars())  # type: ignore[arg-type]
+        pids = list(session.execute(select(col(Portfolio.id)).order_by(col(Portfolio.id))).scalars())
         session.execute(insert(CashFlow), [{"portfolio_id": p, "at": at, "amount": Decimal(10_000_000)} for p in pids])
         marketable = set(random.Random(7).sample(range(orders), fills))
         rows = []
@@ -138,7 +139,7 @@ def fills_at_scale(url: str, args: argparse.Namespace) -> dict[str, Any]:
     )
     wall, cpu = time.perf_counter() - began, time.process_time() - cpu
     with session_scope(url) as session:
-        stored = len(session.execute(select(Fill.id)).all())
+        stored = len(session.execute(select(col(Fill.id))).all())
     return {"wall_s": wall, "client_cpu_s": cpu, "evaluated": result.orders, "fills": result.fills, "stored": stored}
 
 
@@ -209,7 +210,7 @@ def _place_market_buy(url: str, portfolio_id: int, instrument_id: int, n: int) -
 
 def _wait_fill(url: str, order_id: int, timeout: float = 10) -> datetime:
     deadline = time.monotonic() + timeout
-    query = select(Fill.id).where(Fill.order_id == order_id)  # type: ignore[arg-type]
+    query = select(col(Fill.id)).where(col(Fill.order_id) == order_id)
     with session_scope(url) as session:
         while time.monotonic() < deadline:
             if session.execute(query).first() is not None:

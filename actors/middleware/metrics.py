@@ -233,7 +233,7 @@ class TickworkMetrics(dramatiq_prometheus.Prometheus):
         if state == "retrying":
             row[T_RETRIES] += 1
 
-    def after_skip_message(self, broker: Any, message: Any) -> None:
+    def after_skip_message(self, broker: Any, message: Any, *, result: Any = None, exception: Any = None) -> None:
         # Dramatiq counts a skipped message as processed (its after_skip_message is after_process_message).
         now = current_millis()
         elapsed_ms = now - self.start_ms.pop(message.message_id, now)

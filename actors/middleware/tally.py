@@ -37,7 +37,7 @@ class Layout:
         object.__setattr__(self, "width", position)
 
     def index(self, name: str) -> int:
-        return self.offsets[name]  # type: ignore[attr-defined,no-any-return]
+        return self.offsets[name]  # type: ignore[attr-defined]
 
     def new_row(self) -> list[float]:
         return [0] * self.width  # type: ignore[attr-defined]

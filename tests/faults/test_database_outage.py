@@ -22,7 +22,7 @@ import tests.support.probe_contract  # noqa: F401  (the probe actors' contract, 
 from services.engine.client import Send, TickworkClient
 from services.engine.workers import list_workers, worker_status
 from services.settings import Settings
-from services.storage.db import session_scope
+from services.storage.db import session_factory, session_scope
 from services.storage.migrate import upgrade
 from tests.faults.accounting import account, queue_depths
 from tests.faults.pg_cluster import Cluster
@@ -63,7 +63,7 @@ def test_a_30_second_database_outage_under_load_loses_nothing_and_kills_no_worke
         start_workers(queues=["refresh"], processes=1, threads=8, **extra)
     settings = Settings(rabbitmq_url=rabbit_url, database_url=database_url)
     backlog = [Send("probe_effect", {"tag": f"o{i}", "sleep_ms": 300, "database": i % 2 == 0}) for i in range(MESSAGES)]
-    with TickworkClient(settings=settings, url=rabbit_url, ledger_url=database_url) as client:
+    with TickworkClient(settings=settings, url=rabbit_url, ledger=session_factory(database_url)) as client:
         sent = [m.message_id for m in client.send_many(backlog)]
     wait_for(lambda: len(read_probe_log(probe_log)) > 50, 60, "the work to start")
 
