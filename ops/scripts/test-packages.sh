@@ -2,8 +2,8 @@
 # Debian packages that tests need beside Python's, installed when missing. Used by ops/scripts/test.sh.
 set -euo pipefail
 
-# promtool checks the Prometheus config and unit-tests the alert
-# rules), installed when missing; `apt-get update` first, since a new machine has no package lists.
+# need_debian installs a package when its command is missing; `apt-get update` first, since a new
+# machine has no package lists.
 need_debian() {  # command package
   command -v "$1" >/dev/null && return 0
   if ! command -v apt-get >/dev/null || [ "$(id -u)" != 0 ]; then
@@ -18,6 +18,7 @@ need_debian() {  # command package
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2 \
     || { echo "setup: apt-get install $2 failed; install it by hand" >&2; exit 1; }
 }
+# promtool checks the Prometheus config and unit-tests the alert rules.
 need_debian promtool prometheus
 # The console's browser tests drive Debian's chromium through Playwright (no browser download).
 need_debian chromium chromium
