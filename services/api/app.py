@@ -25,6 +25,7 @@ from services.api.query_params import known_query_only
 from services.api.routes import bots, dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
 from services.api.schemas import Problem
 from services.api.submit import IdempotencyConflict, ScheduleTooFar
+from services.bots.errors import BotConfigInvalid
 from services.console.app import mount_console
 from services.engine.client import TickworkClient
 from services.engine.health import check_broker, check_database
@@ -45,6 +46,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (MessageRejected, 422),  # unknown actor, parameters that fail the actor's schema
     (ScheduleTooFar, 422),
     (PreferenceInvalid, 422),  # a recipient or alert rule that does not check out
+    (BotConfigInvalid, 422),  # a strategy's parameters, a sizing or a portfolio that does not check out
     (PublishFailed, 503),
     (pika.exceptions.AMQPError, 503),
     (DataError, 422),  # a value the database cannot store, e.g. a NUL character in a path

@@ -7,13 +7,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from services.api.strict import JsonBool, Timestamp
+from services.api.strict import PRINTABLE, JsonBool, Timestamp
 from services.contract.fields import json_number
 from services.engine.dead_letters import DeadLetterSummary
 from services.engine.ledger.states import TaskState
 from services.engine.priority import Priority
-
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL text cannot hold NUL)
 
 
 class Strict(BaseModel):

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from services.api.amounts import Money, Percent
+from services.api.strict import PRINTABLE, JsonBool
 from services.bots.admin import BotView
-from services.contract.fields import Symbol
+from services.bots.strategies import STRATEGIES
+from services.contract.fields import Id, Symbol, json_number
 
-Percent = Decimal | None
 Cadence = Literal["every_minute", "hourly", "at_close"]
 Sizing = Literal["fixed_notional", "equity_share", "risk_per_trade"]
+
+
+def _registered(name: str) -> str:
+    if name not in STRATEGIES:
+        raise ValueError(f"not one of {sorted(STRATEGIES)}")
+    return name
+
+
+# The strategies services/bots/strategies.py registers, listed in the schema.
+Strategy = Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(STRATEGIES)}), AfterValidator(_registered)]
 Interval = Literal["1m", "5m", "15m", "1h", "1d", "1wk"]
 
 
@@ -22,34 +34,34 @@ class BotChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=100)
-    portfolio_id: int | None = Field(None, ge=1)
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=PRINTABLE)
+    portfolio_id: Id | None = None
     symbol: Symbol | None = None
-    strategy: str | None = Field(None, max_length=64, description="a registered strategy, e.g. ema_crossover_rsi")
+    strategy: Strategy | None = Field(None, description="a registered strategy, e.g. ema_crossover_rsi")
     params: dict[str, Any] | None = None
     bar_interval: Interval | None = None
-    bars_needed: int | None = Field(None, ge=2, le=5000)
+    bars_needed: Annotated[int, Field(ge=2, le=5000), BeforeValidator(json_number)] | None = None
     cadence: Cadence | None = None
-    market_hours_only: bool | None = None
+    market_hours_only: JsonBool | None = None
     sizing_mode: Sizing | None = None
-    sizing_value: Decimal | None = Field(None, gt=0, description="money for fixed_notional, else a fraction")
-    capital: Decimal | None = Field(None, gt=0)
-    stop_loss_pct: Percent = None
-    take_profit_pct: Percent = None
-    trailing_stop_pct: Percent = None
-    max_trades_per_day: int | None = Field(None, ge=1)
-    max_daily_loss_pct: Percent = None
-    daily_profit_target_pct: Percent = None
-    active: bool | None = None
+    sizing_value: Money | None = Field(None, description="money for fixed_notional, else a fraction")
+    capital: Money | None = None
+    stop_loss_pct: Percent | None = None
+    take_profit_pct: Percent | None = None
+    trailing_stop_pct: Percent | None = None
+    max_trades_per_day: Annotated[int, Field(ge=1, le=10_000), BeforeValidator(json_number)] | None = None
+    max_daily_loss_pct: Percent | None = None
+    daily_profit_target_pct: Percent | None = None
+    active: JsonBool | None = None
 
 
 class BotIn(BotChanges):
     """A new bot (POST). Percentages in percent (2 = 2 %)."""
 
-    name: str = Field(min_length=1, max_length=100)
-    portfolio_id: int = Field(ge=1)
+    name: str = Field(min_length=1, max_length=100, pattern=PRINTABLE)
+    portfolio_id: Id
     symbol: Symbol
-    strategy: str = Field("ema_crossover_rsi", max_length=64)
+    strategy: Strategy = "ema_crossover_rsi"
     params: dict[str, Any] = Field(default_factory=dict)
 
 

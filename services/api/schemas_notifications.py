@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from services.api.schemas import PRINTABLE, Strict
-from services.api.strict import JsonBool
+from services.api.schemas import Strict
+from services.api.strict import PRINTABLE, JsonBool
 from services.contract.fields import Id, json_number
 
 Channel = Literal["email", "slack", "webhook"]

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from services.contract.fields import Symbol
+from services.api.amounts import Money, Percent, Price, Quantity
+from services.api.strict import PRINTABLE, JsonBool
+from services.contract.fields import SYMBOL_PATTERN, Id, Symbol, json_number
 
-Price = Decimal | None
+Reason = Field(min_length=1, max_length=500, pattern=PRINTABLE)
+# A share of the portfolio (0.25 is 25 %), from a JSON number.
+Fraction = Annotated[float, Field(gt=0, le=1), BeforeValidator(json_number)]
+Weight = Annotated[float, Field(ge=0, le=1), BeforeValidator(json_number)]
+# pydantic states the keys' pattern as patternProperties, which lets any other key through: say not.
+_WEIGHTS_SCHEMA = {
+    "type": "object",
+    "patternProperties": {SYMBOL_PATTERN: {"type": "number", "minimum": 0, "maximum": 1}},
+    "additionalProperties": False,
+    "description": "target weight per symbol (0.25 is 25 %)",
+}
+Weights = Annotated[dict[Symbol, Weight], WithJsonSchema(_WEIGHTS_SCHEMA)]
 
 
 class OrderIn(BaseModel):
@@ -18,20 +31,22 @@ class OrderIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    portfolio_id: int = Field(ge=1)
+    portfolio_id: Id
     symbol: Symbol
     side: Literal["buy", "sell"]
     type: Literal["market", "limit", "stop", "stop_limit", "trailing_stop"] = "market"
-    quantity: Decimal
-    limit_price: Price = None
-    stop_price: Price = None
-    trail_amount: Price = None
-    trail_percent: Price = None
+    quantity: Quantity
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+    trail_amount: Price | None = None
+    trail_percent: Percent | None = None
     time_in_force: Literal["day", "gtc", "ioc", "fok"] = "day"
-    extended_hours: bool = False
-    client_order_id: str | None = Field(None, min_length=1, max_length=64, description="idempotency key per portfolio")
-    take_profit: Price = None
-    stop_loss: Price = None
+    extended_hours: JsonBool = False
+    client_order_id: str | None = Field(
+        None, min_length=1, max_length=64, pattern=PRINTABLE, description="idempotency key per portfolio"
+    )
+    take_profit: Price | None = None
+    stop_loss: Price | None = None
 
 
 class OcoIn(BaseModel):
@@ -119,27 +134,27 @@ class RiskLimitsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_drawdown: float | None = Field(None, gt=0, le=1)
-    drawdown_sell_share: float | None = Field(None, gt=0, le=1)
-    max_position_weight: float | None = Field(None, gt=0, le=1)
-    max_order_value: Decimal | None = Field(None, gt=0)
-    max_daily_loss: Decimal | None = Field(None, gt=0)
-    target_weights: dict[str, float] | None = None
-    drift_threshold: float | None = Field(None, gt=0, le=1)
-    allow_short: bool | None = None
+    max_drawdown: Fraction | None = None
+    drawdown_sell_share: Fraction | None = None
+    max_position_weight: Fraction | None = None
+    max_order_value: Money | None = None
+    max_daily_loss: Money | None = None
+    target_weights: Weights | None = None
+    drift_threshold: Fraction | None = None
+    allow_short: JsonBool | None = None
 
 
 class HaltIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Reason
 
 
 class KillSwitchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    halted: bool
-    reason: str = Field(min_length=1, max_length=500)
+    halted: JsonBool
+    reason: str = Reason
 
 
 class KillSwitchOut(BaseModel):

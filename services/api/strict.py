@@ -13,8 +13,12 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import AwareDatetime, BeforeValidator, Field
 
+from services.contract.fields import INTEGER_MAX
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL text cannot hold NUL)
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 DATETIME_HINT = "give an ISO 8601 date-time, e.g. 2030-01-02T09:30:00Z"
 
@@ -43,3 +47,5 @@ Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 # A query's date-time: ISO 8601 text (UTC when it names no zone).
 QueryTimestamp = Annotated[datetime, BeforeValidator(_iso_text)]
 QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
+# A query's row id, as a filter: past the id columns it is refused (422), not sent to the database.
+QueryId = Annotated[int | None, Query(ge=1, le=INTEGER_MAX)]

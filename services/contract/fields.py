@@ -12,7 +12,8 @@ INTEGER_MAX = 2**31 - 1
 BIGINTEGER_MAX = 2**63 - 1
 
 # Tickers as the platform writes them: AAPL, BRK.B, BTC-USD, EURUSD=X, ^GSPC.
-Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9^][A-Za-z0-9.\-=^/]{0,31}$")]
+SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.\-=^/]{0,31}$"
+Symbol = Annotated[str, StringConstraints(pattern=SYMBOL_PATTERN)]
 Symbols = Annotated[list[Symbol], Field(min_length=1, max_length=500)]
 
 

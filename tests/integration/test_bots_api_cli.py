@@ -60,7 +60,7 @@ def test_managing_a_bot_over_the_api(api: TestClient, desk: Desk) -> None:
     assert (bot["state"], bot["strategy"], D(bot["stop_loss_pct"])) == ("idle", "ema_crossover_rsi", D(2))
     # A configuration that cannot run is refused with the reason; an unknown bot is 404
     bad = api.post("/api/v1/bots", json={**body, "name": "x", "stop_loss_pct": None}, headers=ops)
-    assert bad.status_code == 400 and "go together" in bad.json()["error"]
+    assert bad.status_code == 422 and "go together" in bad.json()["error"]
     assert api.get("/api/v1/bots/999", headers=ops).status_code == 404
     # Change, pause, resume
     changed = api.put(f"/api/v1/bots/{bot['id']}", json={"max_trades_per_day": 5}, headers=ops)

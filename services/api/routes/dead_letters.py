@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from services.api.deps import Admin, Config, Reader, Sessions
 from services.api.lookups import text_id
 from services.api.schemas import DeadLetterAction, DeadLetterDetail, DeadLetterOut, DeadLetterSelection
+from services.api.strict import PRINTABLE
 from services.engine.dead_letters import DeadLetter, DeadLetters, Selector
 from services.engine.ledger.redaction import redact
 from services.engine.topology import QUEUES
@@ -36,8 +37,8 @@ def list_dead_letters(
     queue: Annotated[
         list[QueueName] | None, Query(description=f"Work queues to look in (default all: {', '.join(QUEUES)})")
     ] = None,
-    actor: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    reason: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    actor: Annotated[str | None, Query(min_length=1, max_length=128, pattern=PRINTABLE)] = None,
+    reason: Annotated[str | None, Query(min_length=1, max_length=64, pattern=PRINTABLE)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeadLetterOut]:
     """Dead letters, oldest first, with the reason, the last error and the attempts."""

@@ -19,11 +19,12 @@ from services.api.schemas_notifications import (
     RuleOut,
     RuleToggle,
 )
+from services.api.strict import PRINTABLE
 from services.notifications import outbox_view, recipients, stored_rules
 from services.notifications.ssrf import SsrfGuard
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
-Account = Annotated[str | None, Query(min_length=1, max_length=100)]
+Account = Annotated[str | None, Query(min_length=1, max_length=100, pattern=PRINTABLE)]
 
 
 @router.get("/recipients", response_model=list[RecipientOut])

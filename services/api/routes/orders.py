@@ -14,7 +14,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from services.api.deps import Canceller, Config, Creator, Db, Reader
+from services.api.lookups import row_id
 from services.api.schemas_trading import FillOut, OcoIn, OrderIn, OrderOut, OrderWithFills
+from services.api.strict import PRINTABLE, QueryId
 from services.scheduling.market_hours import NYSE
 from services.storage.models import Order
 from services.trading.composition import fee_schedule
@@ -64,10 +66,10 @@ def place_pair(body: OcoIn, db: Db, config: Config, caller: Creator) -> list[Ord
 def orders(
     db: Db,
     _: Reader,
-    portfolio_id: int | None = None,
+    portfolio_id: QueryId = None,
     state: State | None = None,
-    symbol: Annotated[str | None, Query(max_length=32)] = None,
-    instrument_id: int | None = None,
+    symbol: Annotated[str | None, Query(min_length=1, max_length=32, pattern=PRINTABLE)] = None,
+    instrument_id: QueryId = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[OrderOut]:
     """Orders, newest first, filtered by portfolio, state and instrument (symbol or id)."""
@@ -80,13 +82,13 @@ def orders(
 @router.get("/{order_id}", response_model=OrderWithFills)
 def order(order_id: int, db: Db, _: Reader) -> OrderWithFills:
     """One order with its fills and, for a bracket entry, its exits."""
-    return _with_fills(db, get_order(session=db, order_id=order_id))
+    return _with_fills(db, get_order(session=db, order_id=row_id("order", order_id)))
 
 
 @router.delete("/{order_id}", response_model=OrderOut)
 def cancel(order_id: int, db: Db, _: Canceller) -> OrderOut:
     """Cancel an open order (409 when it is already final); linked orders follow."""
-    return OrderOut.model_validate(cancel_order(session=db, order_id=order_id, now=datetime.now(UTC)))
+    return OrderOut.model_validate(cancel_order(session=db, order_id=row_id("order", order_id), now=datetime.now(UTC)))
 
 
 def order_request(body: OrderIn) -> OrderRequest:

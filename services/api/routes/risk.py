@@ -9,7 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from services.api.deps import Admin, Db, Reader
+from services.api.lookups import row_id
 from services.api.schemas_trading import HaltIn, KillSwitchIn, KillSwitchOut, RiskEventOut, RiskLimitsIn, RiskLimitsOut
+from services.api.strict import QueryId
 from services.trading.kill_switch import halt_portfolio, kill_switch, resume_portfolio, set_kill_switch
 from services.trading.limits import LimitChanges, limits_of, set_limits
 from services.trading.queries import risk_events
@@ -20,7 +22,7 @@ router = APIRouter(prefix="/api/v1/risk", tags=["risk"])
 @router.get("/portfolios/{portfolio_id}", response_model=RiskLimitsOut)
 def limits(portfolio_id: int, db: Db, _: Reader) -> RiskLimitsOut:
     """The portfolio's limits and whether its trading is halted (no row: no limits, not halted)."""
-    return RiskLimitsOut.model_validate(limits_of(session=db, portfolio_id=portfolio_id))
+    return RiskLimitsOut.model_validate(limits_of(session=db, portfolio_id=row_id("portfolio", portfolio_id)))
 
 
 @router.put("/portfolios/{portfolio_id}", response_model=RiskLimitsOut)
@@ -31,27 +33,45 @@ def change_limits(portfolio_id: int, body: RiskLimitsIn, db: Db, caller: Admin) 
         values={name: value for name, value in given.items() if value is not None},
         clear=tuple(name for name, value in given.items() if value is None),
     )
-    row = set_limits(session=db, portfolio_id=portfolio_id, changes=changes, by=str(caller), now=datetime.now(UTC))
+    row = set_limits(
+        session=db,
+        portfolio_id=row_id("portfolio", portfolio_id),
+        changes=changes,
+        by=str(caller),
+        now=datetime.now(UTC),
+    )
     return RiskLimitsOut.model_validate(row)
 
 
 @router.post("/portfolios/{portfolio_id}/halt", response_model=RiskLimitsOut)
 def halt(portfolio_id: int, body: HaltIn, db: Db, caller: Admin) -> RiskLimitsOut:
     """Refuse the portfolio's new orders until resumed (working orders keep working)."""
-    halt_portfolio(session=db, portfolio_id=portfolio_id, by=str(caller), reason=body.reason, now=datetime.now(UTC))
-    return RiskLimitsOut.model_validate(limits_of(session=db, portfolio_id=portfolio_id))
+    halt_portfolio(
+        session=db,
+        portfolio_id=row_id("portfolio", portfolio_id),
+        by=str(caller),
+        reason=body.reason,
+        now=datetime.now(UTC),
+    )
+    return RiskLimitsOut.model_validate(limits_of(session=db, portfolio_id=row_id("portfolio", portfolio_id)))
 
 
 @router.post("/portfolios/{portfolio_id}/resume", response_model=RiskLimitsOut)
 def resume(portfolio_id: int, body: HaltIn, db: Db, caller: Admin) -> RiskLimitsOut:
     """Let a halted portfolio place orders again (after a drawdown halt, an operator's decision)."""
-    resume_portfolio(session=db, portfolio_id=portfolio_id, by=str(caller), reason=body.reason, now=datetime.now(UTC))
-    return RiskLimitsOut.model_validate(limits_of(session=db, portfolio_id=portfolio_id))
+    resume_portfolio(
+        session=db,
+        portfolio_id=row_id("portfolio", portfolio_id),
+        by=str(caller),
+        reason=body.reason,
+        now=datetime.now(UTC),
+    )
+    return RiskLimitsOut.model_validate(limits_of(session=db, portfolio_id=row_id("portfolio", portfolio_id)))
 
 
 @router.get("/events", response_model=list[RiskEventOut])
 def events(
-    db: Db, _: Reader, portfolio_id: int | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    db: Db, _: Reader, portfolio_id: QueryId = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[RiskEventOut]:
     """Breaches and actions, newest first: who, what, why and the figures."""
     return [RiskEventOut.model_validate(e) for e in risk_events(session=db, portfolio_id=portfolio_id, limit=limit)]

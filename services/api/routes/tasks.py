@@ -23,7 +23,7 @@ from services.api.schemas import (
     TaskSummary,
     Worker,
 )
-from services.api.strict import QueryTimestamp
+from services.api.strict import PRINTABLE, QueryTimestamp
 from services.api.submit import submit
 from services.api.tokens import Caller
 from services.contract.fields import Id, json_number
@@ -59,8 +59,8 @@ def list_tasks(
     db: Db,
     _: Reader,
     status_: Annotated[list[TaskState] | None, Query(alias="status")] = None,
-    actor: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    queue: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    actor: Annotated[str | None, Query(min_length=1, max_length=128, pattern=PRINTABLE)] = None,
+    queue: Annotated[str | None, Query(min_length=1, max_length=64, pattern=PRINTABLE)] = None,
     created_after: QueryTimestamp | None = None,
     created_before: QueryTimestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
