@@ -10,5 +10,5 @@ bash ops/scripts/ensure-services.sh
 .venv/bin/ruff format --check actors services tests bench
 .venv/bin/mypy
 # Tests run in three processes (pytest-xdist; most wait on workers and servers, not the CPU), each
-# with its own RabbitMQ vhost and databases.
-exec .venv/bin/pytest -n "${TICKWORK_TEST_PROCESSES:-3}" "$@"
+# with its own RabbitMQ vhost and databases; tests marked xdist_group share one process (a costly fixture).
+exec .venv/bin/pytest -n "${TICKWORK_TEST_PROCESSES:-3}" --dist loadgroup "$@"

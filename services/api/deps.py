@@ -71,7 +71,10 @@ def require(*scopes: Scope) -> Callable[..., Caller]:
     return marked(check, scopes)
 
 
-Db = Annotated[Session, Depends(session)]
+# scope="function": the transaction commits when the route returns, before the answer is sent. An
+# answer never says 201 for a change that then fails to commit, and the audit line written as the
+# answer starts (api/audit_log.py) does not wait on this session's lock (SQLite has one writer).
+Db = Annotated[Session, Depends(session, scope="function")]
 Sessions = Annotated[SessionFactory, Depends(sessions)]
 Client = Annotated[TickworkClient, Depends(client)]
 Config = Annotated[Settings, Depends(settings)]

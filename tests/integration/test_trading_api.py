@@ -7,11 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import col, select
 
 from services.api.app import create_app
 from services.api.tokens import create_token
 from services.settings import Settings
 from services.storage.db import session_scope
+from services.storage.models import AuditEntry
 from tests.support.trading_books import Clock, Desk
 
 pytestmark = pytest.mark.parametrize(
@@ -112,3 +114,8 @@ def test_risk_limits_halt_resume_and_the_kill_switch(api: TestClient, desk: Desk
     assert api.post("/api/v1/orders", json={**order, "client_order_id": "k"}, headers=trader).status_code == 422
     events = api.get("/api/v1/risk/events", params={"portfolio_id": desk.portfolio_id}, headers=trader).json()
     assert {(e["rule"], e["action"]) for e in events} >= {("halt", "halt"), ("halt", "resume"), ("kill_switch", "halt")}
+    # Every change was audited: the audit line is written as the answer starts, after the route's own
+    # transaction committed (on SQLite it used to wait out the busy timeout on it, and was lost)
+    with session_scope(desk.url) as session:
+        audited = session.exec(select(AuditEntry.action).where(col(AuditEntry.action).like("% /api/v1/risk/%"))).all()
+    assert len(audited) == 6

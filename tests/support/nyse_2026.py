@@ -55,15 +55,28 @@ def gate_allows(gate: str, at: datetime) -> bool:
 
 def cron_matches(fields, local: datetime) -> bool:
     """Plain cron matching on a wall-clock time (the timetable restricts dom or dow, never both)."""
-    weekdays = {day % 7 for day in fields.dow}
-    assert len(set(fields.dom)) == 31 or len(weekdays) == 7, "the oracle handles dom * or dow *"
+    minute, hour, dom, month, weekdays = _as_sets(fields)
     return (
-        local.minute in fields.minute
-        and local.hour in fields.hour
-        and local.day in fields.dom
-        and local.month in fields.month
+        local.minute in minute
+        and local.hour in hour
+        and local.day in dom
+        and local.month in month
         and local.isoweekday() % 7 in weekdays
     )
+
+
+_sets: dict[int, tuple] = {}
+
+
+def _as_sets(fields) -> tuple:
+    """The fields as sets, once per cron (the oracle asks 525,600 times)."""
+    found = _sets.get(id(fields))
+    if found is None or found[0] is not fields:
+        weekdays = {day % 7 for day in fields.dow}
+        assert len(set(fields.dom)) == 31 or len(weekdays) == 7, "the oracle handles dom * or dow *"
+        found = (fields, (set(fields.minute), set(fields.hour), set(fields.dom), set(fields.month), weekdays))
+        _sets[id(fields)] = found
+    return found[1]
 
 
 def minutes(start: datetime, end: datetime):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from services.api.deps import Config, Db, Reader
 from services.api.lookups import row_id
-from services.api.strict import QueryBool
+from services.api.strict import PRINTABLE, QueryBool
 from services.contract.refresh import AssetClass
 from services.market_data.catalog import PriceView, list_prices
 from services.portfolio.views import PortfolioView, get_portfolio, list_portfolios
@@ -39,7 +39,7 @@ def instruments(
 
 @router.get("/portfolios", response_model=list[PortfolioView])
 def portfolios(
-    db: Db, _: Reader, account: str | None = Query(None, min_length=1, max_length=100)
+    db: Db, _: Reader, account: Annotated[str | None, Query(min_length=1, max_length=100, pattern=PRINTABLE)] = None
 ) -> list[PortfolioView]:
     """Every portfolio's account summary (positions left out: ask for one portfolio)."""
     return list_portfolios(session=db, account=account)

@@ -42,6 +42,7 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=200,
+        pattern=PRINTABLE,
         description="Repeat a creation safely: the same key and body return the first answer",
     ),
 ]
