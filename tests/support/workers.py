@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import signal
@@ -19,26 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DRAMATIQ = str(Path(sys.executable).with_name("dramatiq"))
 
 
-# Ports for the servers tests start, below Linux's ephemeral range (32768-60999): a port the kernel
-# hands out for bind(0) is also what it hands to outgoing connections (to RabbitMQ, PostgreSQL), so
-# one picked that way could be taken again before the server binds it. Each pytest-xdist process
-# has a slice of its own, walked in turn; a port something else holds is skipped.
-_PORTS_FROM, _SLICE = 20_000, 3_000
-_next_port = itertools.count()
-
-
 def free_port() -> int:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    base = _PORTS_FROM + (int(worker) % 4 if worker.isdigit() else 0) * _SLICE
-    for _ in range(_SLICE):
-        port = base + next(_next_port) % _SLICE
-        with socket.socket() as sock:
-            try:
-                sock.bind(("0.0.0.0", port))  # the servers bind every address (metrics: 0.0.0.0)
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {base}-{base + _SLICE - 1}")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
