@@ -46,27 +46,17 @@ def change_limits(portfolio_id: int, body: RiskLimitsIn, db: Db, caller: Admin) 
 @router.post("/portfolios/{portfolio_id}/halt", response_model=RiskLimitsOut)
 def halt(portfolio_id: int, body: HaltIn, db: Db, caller: Admin) -> RiskLimitsOut:
     """Refuse the portfolio's new orders until resumed (working orders keep working)."""
-    halt_portfolio(
-        session=db,
-        portfolio_id=row_id("portfolio", portfolio_id),
-        by=str(caller),
-        reason=body.reason,
-        now=datetime.now(UTC),
-    )
-    return RiskLimitsOut.model_validate(limits_of(session=db, portfolio_id=row_id("portfolio", portfolio_id)))
+    portfolio = row_id("portfolio", portfolio_id)
+    halt_portfolio(session=db, portfolio_id=portfolio, by=str(caller), reason=body.reason, now=datetime.now(UTC))
+    return RiskLimitsOut.model_validate(limits_of(session=db, portfolio_id=portfolio))
 
 
 @router.post("/portfolios/{portfolio_id}/resume", response_model=RiskLimitsOut)
 def resume(portfolio_id: int, body: HaltIn, db: Db, caller: Admin) -> RiskLimitsOut:
     """Let a halted portfolio place orders again (after a drawdown halt, an operator's decision)."""
-    resume_portfolio(
-        session=db,
-        portfolio_id=row_id("portfolio", portfolio_id),
-        by=str(caller),
-        reason=body.reason,
-        now=datetime.now(UTC),
-    )
-    return RiskLimitsOut.model_validate(limits_of(session=db, portfolio_id=row_id("portfolio", portfolio_id)))
+    portfolio = row_id("portfolio", portfolio_id)
+    resume_portfolio(session=db, portfolio_id=portfolio, by=str(caller), reason=body.reason, now=datetime.now(UTC))
+    return RiskLimitsOut.model_validate(limits_of(session=db, portfolio_id=portfolio))
 
 
 @router.get("/events", response_model=list[RiskEventOut])
