@@ -35,3 +35,12 @@ if ! listening "$PG_HOST" "$PG_PORT"; then
     exit 1
   fi
 fi
+
+# The live monitoring test scrapes RabbitMQ's own Prometheus endpoint (15692), as the compose stack
+# does (ops/rabbitmq/enabled_plugins): enable the plugin on a local broker that lacks it.
+if [ "$RABBIT_HOST" = 127.0.0.1 ] && command -v rabbitmq-plugins >/dev/null && ! listening 127.0.0.1 15692; then
+  echo "ensure-services: enabling rabbitmq_prometheus (port 15692)" >&2
+  rabbitmq-plugins enable --online rabbitmq_prometheus >/dev/null 2>&1 \
+    || echo "ensure-services: could not enable rabbitmq_prometheus; the live monitoring test will fail" >&2
+  wait_for rabbitmq_prometheus 127.0.0.1 15692 30 || true
+fi

@@ -20,5 +20,7 @@ need_debian() {  # command package
 }
 # promtool checks the Prometheus config and unit-tests the alert rules.
 need_debian promtool prometheus
+# Alertmanager (and amtool, which checks its config) for the live monitoring test.
+need_debian amtool prometheus-alertmanager
 # The console's browser tests drive Debian's chromium through Playwright (no browser download).
 need_debian chromium chromium

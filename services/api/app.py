@@ -21,6 +21,7 @@ from services.api import audit
 from services.api.access import Authenticate, access_refusal
 from services.api.audit_log import AuditLog
 from services.api.methods import AllowedMethods, RouteTable
+from services.api.metrics import CONTENT_TYPE_LATEST, ApiMetrics, RequestMetrics
 from services.api.query_params import known_query_only
 from services.api.routes import bots, dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
 from services.api.schemas import Problem
@@ -32,6 +33,7 @@ from services.engine.health import check_broker, check_database
 from services.engine.ledger.tasks import TaskNotCancellable
 from services.errors import MessageRejected, NotFound, PublishFailed, TickworkError
 from services.notifications.preferences import PreferenceInvalid
+from services.scheduling.store import job_names
 from services.settings import Settings
 from services.storage.db import SessionFactory, session_factory
 from services.trading.errors import OrderNotCancellable
@@ -71,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
+    app.state.metrics = ApiMetrics()
     routers = (tasks, bots, jobs, dead_letters, queues, market, reports, notifications, orders, risk)
     for router in (module.router for module in routers):
         # Per route rather than app-wide: FastAPI's app-wide limit answers before any middleware
@@ -88,6 +91,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(AllowedMethods, table=table)
     app.add_middleware(Authenticate, sessions=app.state.sessions)
     app.add_middleware(AuditLog, write=_audit_writer(app.state.sessions), table=table)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics, table=table)
+    app.state.metrics.declare_routes(table)
     return app
 
 
@@ -104,6 +109,24 @@ def _health(app: FastAPI, settings: Settings) -> None:
         ready = all(result == "ok" for result in checks.values())
         response.status_code = 200 if ready else 503
         return {"status": "ready" if ready else "not ready", **checks}
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}},
+    )
+    def metrics() -> Response:
+        """This process's Prometheus series: requests by route, method and status, their latency,
+        manual runs of scheduled jobs. Open like /healthz: counts only, no data."""
+        exported: ApiMetrics = app.state.metrics
+        try:
+            with app.state.sessions() as session:
+                exported.declare_jobs(job_names(session=session))
+        except Exception:  # the database away: serve what is known, the scrape must not fail for it
+            log.warning("metrics: job names not read (database unavailable)")
+        body, content_type = exported.exposition()
+        return Response(body, media_type=content_type)
 
 
 def _errors(app: FastAPI) -> None:

@@ -82,5 +82,6 @@ Reader = Annotated[Caller, Depends(require(Scope.READ))]
 Creator = Annotated[Caller, Depends(require(Scope.CREATE))]
 Canceller = Annotated[Caller, Depends(require(Scope.CANCEL))]
 Admin = Annotated[Caller, Depends(require(Scope.ADMIN))]
+Notifier = Annotated[Caller, Depends(require(Scope.NOTIFY))]
 # Submitting through POST /api/v1/tasks: `create`, or `notify` for the notification actors (checked per actor).
 Submitter = Annotated[Caller, Depends(require(Scope.CREATE, Scope.NOTIFY))]

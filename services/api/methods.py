@@ -23,6 +23,10 @@ class RouteTable:
     def _routes(self) -> list[tuple[re.Pattern[str], str, frozenset[str]]]:
         return self._table
 
+    def routes(self) -> list[tuple[str, frozenset[str]]]:
+        """Each route's path template and methods."""
+        return [(name, methods) for _, name, methods in self._routes()]
+
     def allowed(self, path: str) -> set[str]:
         """The methods some route offers at `path` (empty when no route has that path)."""
         found: set[str] = set()

@@ -95,3 +95,8 @@ class OutboxEntry(BaseModel):
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
+
+
+class AlertsForwarded(BaseModel):
+    alerts: int  # how many alerts of the group were sent on
+    task_ids: list[str]  # one send_alert task each

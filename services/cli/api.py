@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -44,7 +45,13 @@ def tokens() -> None:
     help="Repeatable; admin allows everything.",
 )
 @click.option("--json", "as_json", is_flag=True)
-def create(name: str, scopes: tuple[str, ...], as_json: bool) -> None:
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the token alone to this file (mode 0600), for a program that reads it (Alertmanager's "
+    "credentials_file), instead of printing it.",
+)
+def create(name: str, scopes: tuple[str, ...], as_json: bool, secret_file: Path | None) -> None:
     """Create a token called NAME."""
     from services.api.tokens import create_token
 
@@ -52,8 +59,14 @@ def create(name: str, scopes: tuple[str, ...], as_json: bool) -> None:
         row, token = create_token(session=session, name=name, scopes=scopes)
         return {"id": row.id, "name": row.name, "scopes": row.scopes, "token": token}
 
-    emit_one(in_transaction(create), as_json=as_json)
-    if not as_json:
+    created = in_transaction(create)
+    if secret_file is not None:
+        secret_file.touch(mode=0o600)
+        secret_file.chmod(0o600)  # touch keeps an existing file's mode
+        secret_file.write_text(created.pop("token") + "\n")
+        created["secret_file"] = str(secret_file)
+    emit_one(created, as_json=as_json)
+    if not as_json and secret_file is None:
         click.echo("store the token now: only its hash is kept", err=True)
 
 

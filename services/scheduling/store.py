@@ -99,6 +99,10 @@ def set_paused(*, session: Session, name: str, paused: bool, by: str, now: datet
     return row
 
 
+def job_names(*, session: Session) -> list[str]:
+    return list(session.exec(select(ScheduledJob.name).order_by(col(ScheduledJob.name))))
+
+
 def paused_jobs(*, session: Session) -> set[str]:
     return set(session.exec(select(ScheduledJob.name).where(col(ScheduledJob.paused).is_(True))))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from services.api.deps import Admin, Client, Db, Reader, Sessions
 from services.api.lookups import text_id
@@ -22,11 +22,12 @@ def jobs_status(db: Db, _: Reader) -> list[JobStatus]:
 
 
 @router.post("/{job_name}/trigger", response_model=JobTriggered, status_code=202)
-def trigger(job_name: str, client: Client, sessions: Sessions, caller: Admin) -> JobTriggered:
+def trigger(job_name: str, request: Request, client: Client, sessions: Sessions, caller: Admin) -> JobTriggered:
     """Send one run of the job now, whatever its schedule, paused or not."""
     sent = trigger_job(
         text_id("scheduled job named", job_name), session_factory=sessions, client=client, by=str(caller)
     )
+    request.app.state.metrics.triggered(job_name)
     return JobTriggered(job=job_name, task_id=sent.message_id, actor=sent.actor, queue=sent.queue)
 
 

@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from services.api.deps import Admin, Config, Db, Reader
+from services.api.deps import Admin, Client, Config, Db, Notifier, Reader
 from services.api.lookups import row_id
 from services.api.schemas_notifications import (
+    AlertsForwarded,
     Channel,
     OutboxEntry,
     RecipientCreate,
@@ -21,6 +22,7 @@ from services.api.schemas_notifications import (
 )
 from services.api.strict import PRINTABLE
 from services.notifications import outbox_view, recipients, stored_rules
+from services.notifications.alertmanager import AlertmanagerWebhook, alerts_to_send
 from services.notifications.ssrf import SsrfGuard
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
@@ -87,3 +89,12 @@ def outbox(
     """Notifications, newest first: status, attempts, last response (URLs redacted)."""
     rows = outbox_view.list_outbox(session=db, status=status, channel=channel, limit=limit)
     return [OutboxEntry(**outbox_view.outbox_view(row)) for row in rows]
+
+
+@router.post("/alertmanager", response_model=AlertsForwarded, status_code=202)
+def alertmanager(body: AlertmanagerWebhook, client: Client, _: Notifier) -> AlertsForwarded:
+    """Alertmanager's webhook receiver (`ops/alertmanager/alertmanager.yml`): each alert of the group
+    becomes one `send_alert` to the operators' channels. A repeat of the same alert (Alertmanager's
+    `repeat_interval`, a retried post, each member of a cluster) is sent to each recipient once."""
+    sent = client.send_many(alerts_to_send(body))
+    return AlertsForwarded(alerts=len(sent), task_ids=[message.message_id for message in sent])

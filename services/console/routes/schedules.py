@@ -53,6 +53,7 @@ async def control(request: Request, job: str, verb: str) -> Response:
         notice = f"{job} resumed"
     elif verb == "run":
         sent = operations.trigger(settings, client_of(request), job, who.caller)
+        request.app.state.api.state.metrics.triggered(job)  # counted with the API's manual runs
         request.state.audit_detail = {"task_id": sent.message_id}
         notice = f"{job} sent now as task {sent.message_id}"
     else:
