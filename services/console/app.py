@@ -35,12 +35,22 @@ def mount_console(api: FastAPI, settings: Settings) -> None:
 
 
 def create_console(settings: Settings, *, api: FastAPI) -> FastAPI:
-    from services.console.routes import auth, dead_letters, market, overview, schedules, tasks, workers
+    from services.console.routes import (
+        auth,
+        dead_letters,
+        market,
+        overview,
+        schedules,
+        tasks,
+        trading,
+        trading_actions,
+        workers,
+    )
 
     console = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     console.state.settings = settings
     console.state.api = api
-    for module in (auth, overview, tasks, dead_letters, schedules, workers, market):
+    for module in (auth, overview, tasks, dead_letters, schedules, workers, market, trading, trading_actions):
         console.include_router(module.router)
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
     _errors(console)

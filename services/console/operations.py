@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from sqlmodel import Session
 
 from services.api.tokens import Caller
+from services.bots import admin as bot_admin
+from services.bots.admin import BotView
 from services.engine.cancellation import RabbitBroadcast, cancel_task
 from services.engine.client import SentMessage, TickworkClient
 from services.engine.dead_letters import DeadLetter, DeadLetters, Selector
@@ -22,7 +25,8 @@ from services.errors import TickworkError
 from services.scheduling.control import pause_job, resume_job, trigger_job
 from services.settings import Settings
 from services.storage.db import SessionFactory, session_factory
-from services.storage.models import Task
+from services.storage.models import Order, Task, TradingSwitch
+from services.trading import kill_switch, placing
 
 
 class RerunRefused(TickworkError):
@@ -83,6 +87,44 @@ def resume(settings: Settings, job: str, caller: Caller) -> None:
 
 def trigger(settings: Settings, client: TickworkClient, job: str, caller: Caller) -> SentMessage:
     return trigger_job(job, session_factory=sessions(settings), client=client, by=str(caller))
+
+
+def cancel_order(settings: Settings, order_id: int) -> Order:
+    with sessions(settings)() as session:
+        return placing.cancel_order(session=session, order_id=order_id, now=datetime.now(UTC))
+
+
+def halt_portfolio(settings: Settings, portfolio_id: int, caller: Caller, reason: str) -> bool:
+    """False when it was halted already (the first halt's reason stays)."""
+    with sessions(settings)() as session:
+        return kill_switch.halt_portfolio(
+            session=session, portfolio_id=portfolio_id, by=str(caller), reason=reason, now=datetime.now(UTC)
+        )
+
+
+def resume_portfolio(settings: Settings, portfolio_id: int, caller: Caller, reason: str) -> bool:
+    """False when it was not halted."""
+    with sessions(settings)() as session:
+        return kill_switch.resume_portfolio(
+            session=session, portfolio_id=portfolio_id, by=str(caller), reason=reason, now=datetime.now(UTC)
+        )
+
+
+def set_kill_switch(settings: Settings, halted: bool, caller: Caller, reason: str) -> TradingSwitch:
+    with sessions(settings)() as session:
+        return kill_switch.set_kill_switch(
+            session=session, halted=halted, by=str(caller), reason=reason, now=datetime.now(UTC)
+        )
+
+
+def pause_bot(settings: Settings, bot_id: int, caller: Caller) -> BotView:
+    with sessions(settings)() as session:
+        return bot_admin.pause_bot(session=session, bot_id=bot_id, by=caller.name, now=datetime.now(UTC))
+
+
+def resume_bot(settings: Settings, bot_id: int) -> BotView:
+    with sessions(settings)() as session:
+        return bot_admin.resume_bot(session=session, bot_id=bot_id, now=datetime.now(UTC))
 
 
 def queues(settings: Settings) -> list[QueueStats]:

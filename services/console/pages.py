@@ -49,18 +49,30 @@ def duration(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
+def milliseconds(seconds: float | None) -> str:
+    """A latency: 0.1824 reads 182 ms, 1.5 reads 1,500 ms."""
+    return "—" if seconds is None else f"{seconds * 1000:,.0f} ms"
+
+
 def stamp(at: datetime | None, zone: str = "UTC") -> str:
     if at is None:
         return "—"
     return as_utc(at).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def price(value: Any) -> str:
-    """A stored price without its trailing zeros: 97310.5000000000 reads 97,310.5."""
+def number(value: Any, places: int = 0) -> str:
+    """A Decimal exactly as stored (never through a float, never rounded), with thousands separators
+    and its trailing zeros dropped down to `places`: a quantity 0.5000000000 reads 0.5, 10 reads 10."""
     if value is None:
         return "—"
-    text = f"{value:,.10f}".rstrip("0")
-    return text + "00" if text.endswith(".") else text
+    whole, _, fraction = f"{value:,f}".partition(".")
+    fraction = fraction.rstrip("0").ljust(places, "0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
+def price(value: Any) -> str:
+    """A price or an amount of money, to the cent at least: 97310.5000000000 reads 97,310.50."""
+    return number(value, 2)
 
 
 def pretty(value: Any) -> str:
@@ -68,7 +80,9 @@ def pretty(value: Any) -> str:
 
 
 CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
-environment.filters.update(ago=ago, duration=duration, stamp=stamp, pretty=pretty, price=price)
+environment.filters.update(
+    ago=ago, duration=duration, stamp=stamp, pretty=pretty, price=price, number=number, milliseconds=milliseconds
+)
 
 
 def render(

@@ -13,6 +13,9 @@ A call (`ProviderHttp.get`) goes:
 6. anything else (2xx, other 4xx) goes to the provider's `read`, never retried: the value it returns
    is a success; UnknownSymbol / NotSupported mean the provider answered (also a success for the
    circuit); BadResponse or any other error (an error inside a 200, HTML, junk) is a failure.
+
+Each attempt's outcome and latency go to the Prometheus series and to the provider's shared row
+(provider_latency.py), which the console reads.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from requests.adapters import HTTPAdapter
 
 from services.errors import CircuitOpen, NotSupported, ProviderError, RateLimited, TickworkError, UnknownSymbol
 from services.market_data.circuit import CircuitState, SharedCircuit
-from services.market_data.metrics import ProviderSeries, provider_metrics
+from services.market_data.metrics import FAILED_OUTCOMES, ProviderSeries, provider_metrics
+from services.market_data.provider_latency import SharedLatency
 from services.market_data.rate_limit import SharedRateLimit
 
 log = logging.getLogger("tickwork.market_data")
@@ -102,6 +106,7 @@ class ProviderHttp:
         timeout_s: float,
         rate_limit: SharedRateLimit,
         circuit: SharedCircuit,
+        latency: SharedLatency,
         headers: Mapping[str, str] | None = None,
         used_weight_header: str | None = None,
         retries: int = 2,
@@ -116,6 +121,7 @@ class ProviderHttp:
         self.timeout_s = timeout_s
         self.rate_limit = rate_limit
         self.circuit = circuit
+        self.latency = latency
         self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
         self.used_weight_header = used_weight_header  # Binance's X-MBX-USED-WEIGHT-1M
         self.retries = retries  # quick retries after the first attempt, on timeouts, resets and 5xx
@@ -177,17 +183,19 @@ class ProviderHttp:
             except requests.RequestException as error:
                 outcome, detail = "connection", f"{type(error).__name__}: {snippet(str(error))}"
             finally:
-                self.metrics.latency.observe(time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                self.metrics.latency.observe(elapsed)
             if response is not None:
                 self._sync_used_weight(response)
                 if response.status_code in (429, 418):
+                    self._attempted("rate_limited", elapsed)
                     rate_limited_answers += 1
                     self._obey_retry_after(response, rate_limited_answers)
                     continue
                 if response.status_code < 500:
-                    return self._read(response, read)
+                    return self._read(response, read, elapsed)
                 outcome, detail = "http_5xx", f"HTTP {response.status_code}: {snippet(response.text)}"
-            self.metrics.request(outcome)
+            self._attempted(outcome, elapsed)
             transient_failures += 1
             if transient_failures > self.retries:
                 self._fail(f"{detail} ({transient_failures} attempts)")
@@ -216,7 +224,6 @@ class ProviderHttp:
 
     def _obey_retry_after(self, response: requests.Response, answers: int) -> None:
         """Share the provider's Retry-After with every process (Binance bans an IP that keeps calling)."""
-        self.metrics.request("rate_limited")
         now = self.rate_limit.clock()
         after = retry_after_seconds(response.headers.get("Retry-After"), now)
         if after is None:
@@ -233,26 +240,31 @@ class ProviderHttp:
                 self.provider, f"HTTP {response.status_code} {answers} times in one call", retry_after_s=wait
             )
 
-    def _read(self, response: requests.Response, read: Callable[[requests.Response], T]) -> T:
+    def _read(self, response: requests.Response, read: Callable[[requests.Response], T], elapsed: float) -> T:
         answered = "ok" if response.status_code < 400 else "http_4xx"
         try:
             value = read(response)
         except (UnknownSymbol, NotSupported):
-            self.metrics.request(answered)
+            self._attempted(answered, elapsed)
             self._succeed()
             raise
         except RateLimited as error:
             # A limit told inside a body (Stooq's daily hits): every process waits it out.
-            self.metrics.request("rate_limited")
+            self._attempted("rate_limited", elapsed)
             self.metrics.rate_limited.inc()
             self.rate_limit.block(self.provider, self.rate_limit.clock() + error.retry_after_s)
             raise
         except Exception as error:
-            self.metrics.request("error_body" if answered == "ok" else "http_4xx")
+            self._attempted("error_body" if answered == "ok" else "http_4xx", elapsed)
             self._fail(str(error) if isinstance(error, BadResponse) else f"{type(error).__name__}: {error}")
-        self.metrics.request(answered)
+        self._attempted(answered, elapsed)
         self._succeed()
         return value
+
+    def _attempted(self, outcome: str, seconds: float) -> None:
+        """One HTTP attempt: its outcome in Prometheus, its latency and whether it failed in the shared row."""
+        self.metrics.request(outcome)
+        self.latency.record(self.provider, seconds, failed=outcome in FAILED_OUTCOMES)
 
     def _succeed(self) -> None:
         self.metrics.circuit_state(self.circuit.record_success(self.provider))

@@ -34,6 +34,9 @@ OUTCOMES = (
     "circuit_open",  # refused by our circuit breaker, no request made
     "throttled",  # refused by our shared rate budget or a Retry-After block: waiting would take too long
 )
+# The attempts that got no usable answer: the errors the console counts per provider (a 4xx is the
+# provider answering a bad or unknown request, not the provider failing).
+FAILED_OUTCOMES = frozenset({"http_5xx", "timeout", "connection", "rate_limited", "error_body"})
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 WAIT_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 

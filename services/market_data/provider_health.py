@@ -1,5 +1,6 @@
 """Each provider's health as operators read it: circuit, rate budget spent this window, Retry-After
-block, consecutive failures and the last error, from the shared `provider_state` rows (read-only)."""
+block, consecutive failures, the last error and recent latency, from the shared `provider_state` rows
+(read-only)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from services.market_data.circuit import CircuitState
+from services.market_data.provider_latency import RecentLatency, recent_latency
 from services.storage.models import ProviderState
 
 WINDOW_S = 60.0  # SharedRateLimit's default window: budgets are per minute
@@ -24,6 +26,7 @@ class ProviderHealth:
     blocked_for_s: float | None  # a provider's Retry-After still in force
     failures: int
     last_error: str | None
+    latency: RecentLatency
 
 
 def provider_health(
@@ -49,6 +52,7 @@ def provider_health(
                 blocked_for_s=row.blocked_until - now if row.blocked_until > now else None,
                 failures=row.failures,
                 last_error=row.last_error,
+                latency=recent_latency(row, now),
             )
         )
     return found

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from services.storage.models import RiskEvent, TradingSwitch
+from services.storage.models import RiskEvent, RiskLimits, TradingSwitch
 from services.trading.limits import limits_of
 
 SWITCH_ID = 1
@@ -85,3 +85,9 @@ def set_kill_switch(*, session: Session, halted: bool, by: str, reason: str, now
 def kill_switch(*, session: Session) -> TradingSwitch:
     """The switch as it stands (off when never set)."""
     return session.get(TradingSwitch, SWITCH_ID) or TradingSwitch(id=SWITCH_ID)
+
+
+def halted_portfolios(*, session: Session) -> dict[int, RiskLimits]:
+    """Every halted portfolio's limits (who halted it, why, when), by portfolio id."""
+    rows = session.exec(select(RiskLimits).where(col(RiskLimits.halted)))
+    return {row.portfolio_id: row for row in rows}

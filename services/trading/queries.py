@@ -1,4 +1,4 @@
-"""Reading orders, fills, risk limits and risk events for the API and the CLI."""
+"""Reading orders, fills, risk limits and risk events for the API, the CLI and the console."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from services.storage.models import Fill, Order, RiskEvent
 from services.trading.errors import OrderNotFound
+from services.trading.records import OPEN_STATES
 
 
 def list_orders(
@@ -29,6 +30,27 @@ def list_orders(
     if instrument_id is not None:
         query = query.where(Order.instrument_id == instrument_id)
     return list(session.exec(query))
+
+
+def open_orders(*, session: Session, portfolio_id: int | None = None, limit: int = 100) -> list[Order]:
+    """Orders that may still fill (working, partially filled, or a bracket's exit waiting), newest first."""
+    query = select(Order).where(col(Order.state).in_(OPEN_STATES)).order_by(col(Order.id).desc()).limit(limit)
+    if portfolio_id is not None:
+        query = query.where(Order.portfolio_id == portfolio_id)
+    return list(session.exec(query))
+
+
+def recent_fills(*, session: Session, portfolio_id: int | None = None, limit: int = 50) -> list[tuple[Fill, Order]]:
+    """The newest fills with their orders (symbol, type), of one portfolio or all."""
+    query = (
+        select(Fill, Order)
+        .join(Order, col(Order.id) == col(Fill.order_id))
+        .order_by(col(Fill.executed_at).desc(), col(Fill.id).desc())
+        .limit(limit)
+    )
+    if portfolio_id is not None:
+        query = query.where(Fill.portfolio_id == portfolio_id)
+    return [(fill, order) for fill, order in session.exec(query).all()]
 
 
 def get_order(*, session: Session, order_id: int) -> Order:

@@ -19,13 +19,16 @@ from sqlmodel import select
 
 from services.market_data.catalog import add_instrument
 from services.market_data.instruments import PriceUpdate, record_prices
+from services.market_data.provider_latency import SharedLatency
 from services.scheduling.cadence import Every
 from services.scheduling.jobs import Job
 from services.scheduling.scheduler import Scheduler
-from services.storage.db import session_factory, session_scope
-from services.storage.models import ScheduledRun, Task
-from tests.support.console import SCREENSHOTS, ConsolePage, chromium, http_session
+from services.storage.db import make_engine, session_factory, session_scope
+from services.storage.models import AuditEntry, BotState, Order, ScheduledRun, Task
+from services.trading.kill_switch import halted_reason
+from tests.support.console import SCREENSHOTS, ConsolePage, chromium, http_session, seed_trading
 from tests.support.ledger import wait_state
+from tests.support.trading_books import Clock, Desk
 from tests.support.workers import read_probe_log, wait_for
 
 pytestmark = [pytest.mark.rabbitmq]
@@ -36,6 +39,7 @@ PAGES = {
     "schedules": "/console/schedules",
     "workers": "/console/workers",
     "market-data": "/console/market",
+    "trading": "/console/trading",
 }
 PROBE_JOB = "console-probe"
 
@@ -104,6 +108,10 @@ def test_an_admin_sees_every_page_without_a_console_error(
             session=session,
             checked_at=now,
         )
+    latency = SharedLatency(make_engine(database_url))
+    for seconds, errored in ((0.182, False), (0.240, False), (1.5, True)):
+        latency.record("yahoo", seconds, failed=errored)
+    trading = seed_trading(database_url)
     for task_id in done:
         wait_state(database_url, task_id, "completed")
     wait_state(database_url, failed, "failed")
@@ -122,6 +130,9 @@ def test_an_admin_sees_every_page_without_a_console_error(
     tab.open(f"/console/tasks/{running}")
     expect(tab.page.locator("#step")).to_contain_text("step")
     tab.screenshot("task", shots)
+    tab.open(f"/console/trading/portfolios/{trading.portfolio_id}")
+    expect(tab.page.locator("#positions tr[data-symbol='BTC-USD']")).to_contain_text("49,006.125")
+    tab.screenshot("portfolio", shots)
 
     # Then each rendered with no console error, and actions are offered
     assert tab.errors == []
@@ -129,31 +140,120 @@ def test_an_admin_sees_every_page_without_a_console_error(
     assert tab.page.locator("#bulk button[value=cancel]").count() == 1
     tab.open("/console/dead-letters")
     expect(tab.page.locator(f"tr[data-letter='{failed}']")).to_be_visible()
+    tab.open("/console/trading")
+    assert tab.page.locator(f"tr[data-order='{trading.working_order_id}'] button", has_text="Cancel").count() == 1
+    # And the providers' latency is the recorded attempts': the newest, the average, the slowest, the errors
+    tab.open("/console/market")
+    yahoo = tab.page.locator("#providers tr", has_text="yahoo")
+    for shown in ("1,500 ms", "641 ms", "3", "1"):
+        expect(yahoo).to_contain_text(shown)
 
 
 def test_a_read_token_is_offered_no_action_and_a_forged_one_gets_403(browser, api, start_workers, client, database_url):
-    # Given a dead letter and a pending task
+    # Given a dead letter, and a portfolio with a working order and a bot
     start_workers(queues=["refresh"])
     failed = client.send("probe_fatal", {"tag": "dead"}).message_id
     wait_state(database_url, failed, "failed")
+    trading = seed_trading(database_url)
+    portfolio = f"/console/trading/portfolios/{trading.portfolio_id}"
 
     # When a read-only token logs in
     tab = ConsolePage(browser, api.url)
     tab.login(api.token("read", name="viewer"))
     # Then no page renders an action form (the filters are GET forms) and nothing errs
-    for path in [*PAGES.values(), f"/console/tasks/{failed}", f"/console/dead-letters/{failed}"]:
+    for path in [*PAGES.values(), f"/console/tasks/{failed}", f"/console/dead-letters/{failed}", portfolio]:
         page = tab.open(path)
         assert page.locator("main form[method=post]").count() == 0, path
         assert page.locator("form.act").count() == 0, path
     assert tab.errors == []
     # And actions forged with the session's own CSRF token are refused for the missing scope
-    for action in (f"/console/tasks/{failed}/cancel", "/console/dead-letters/replay", f"/console/tasks/{failed}/rerun"):
+    forged = (
+        f"/console/tasks/{failed}/cancel",
+        "/console/dead-letters/replay",
+        f"/console/tasks/{failed}/rerun",
+        f"/console/trading/orders/{trading.working_order_id}/cancel",
+        f"{portfolio}/halt",
+        "/console/trading/kill-switch/halt",
+        f"/console/trading/bots/{trading.bot_id}/pause",
+    )
+    for action in forged:
         status = tab.page.evaluate(
             """async (url) => (await fetch(url, {method: "POST", headers: {"Accept": "application/json",
-                "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content}, body: "all=1"})).status""",
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content},
+                body: "all=1&reason=forged"})).status""",
             action,
         )
         assert status == 403, action
+    with session_scope(database_url) as db:
+        assert db.get(Order, trading.working_order_id).state == "working"
+        assert halted_reason(session=db, portfolio_id=trading.portfolio_id) is None
+        assert db.get(BotState, trading.bot_id).state != "paused"
+
+
+def test_an_admin_halts_a_portfolio_cancels_its_working_order_and_pauses_its_bot_from_its_page(
+    browser, api, database_url
+):
+    # Given a portfolio with a limit buy working and a bot
+    trading = seed_trading(database_url)
+    tab = ConsolePage(browser, api.url)
+    tab.login(api.token("admin", name="ops"), then=f"/console/trading/portfolios/{trading.portfolio_id}")
+
+    # When the admin halts its trading, saying why
+    tab.page.fill("#trading input[name=reason]", "reviewing the fills")
+    tab.page.locator("#trading button", has_text="Halt trading").click()
+    # Then the page shows it halted, and placing refuses its new orders
+    expect(tab.page.locator("#trading .trading-state")).to_have_text("halted", timeout=10000)
+    expect(tab.page.locator("#trading")).to_contain_text("reviewing the fills")
+    refused = Desk(database_url, Clock(datetime.now(UTC))).place(
+        "BTC-USD", "buy", "0.01", portfolio_id=trading.portfolio_id
+    )
+    assert refused.order.state == "rejected" and refused.order.reason == "trading_halted"
+
+    # When the admin cancels the working order, then pauses the bot
+    order = tab.page.locator(f"tr[data-order='{trading.working_order_id}']")
+    order.locator("button", has_text="Cancel").click()
+    expect(order.locator(".order-state")).to_contain_text("cancelled", timeout=10000)
+    tab.page.locator(f"tr[data-bot='{trading.bot_id}'] button", has_text="Pause").click()
+    expect(tab.page.locator(f"tr[data-bot='{trading.bot_id}'] .bot-state")).to_contain_text("paused", timeout=10000)
+
+    # Then the order is cancelled and the bot paused in the database, each action audited with who did it
+    with session_scope(database_url) as db:
+        assert db.get(Order, trading.working_order_id).state == "cancelled"
+        assert db.get(BotState, trading.bot_id).state == "paused"
+        audited = {(e.action, e.status) for e in db.exec(select(AuditEntry).where(AuditEntry.who.contains("(ops)")))}
+    assert {
+        ("console POST /console/trading/portfolios/{portfolio_id}/{verb}", 200),
+        ("console POST /console/trading/orders/{order_id}/cancel", 200),
+        ("console POST /console/trading/bots/{bot_id}/{verb}", 200),
+    } <= audited
+    assert tab.errors == []
+
+
+def test_an_admin_halts_all_trading_with_the_kill_switch_and_resumes_it(browser, api, database_url):
+    # Given a portfolio that trades
+    trading = seed_trading(database_url)
+    tab = ConsolePage(browser, api.url)
+    tab.login(api.token("admin"), then="/console/trading")
+    row = tab.page.locator(f"#portfolios tr[data-portfolio='{trading.portfolio_id}'] .trading-state")
+    expect(row).to_have_text("trading")
+
+    # When the admin halts all trading
+    tab.page.fill("#kill-switch input[name=reason]", "exchange outage")
+    tab.page.locator("#kill-switch button", has_text="Halt all trading").click()
+    # Then the switch and every portfolio show halted, and placing refuses new orders
+    expect(tab.page.locator("#kill-switch .trading-state")).to_have_text("halted", timeout=10000)
+    expect(row).to_have_text("halted")
+    with session_scope(database_url) as db:
+        assert "exchange outage" in (halted_reason(session=db, portfolio_id=trading.portfolio_id) or "")
+
+    # When it is resumed, trading is back
+    tab.page.fill("#kill-switch input[name=reason]", "outage over")
+    tab.page.locator("#kill-switch button", has_text="Resume all trading").click()
+    expect(tab.page.locator("#kill-switch .trading-state")).to_have_text("trading", timeout=10000)
+    with session_scope(database_url) as db:
+        assert halted_reason(session=db, portfolio_id=trading.portfolio_id) is None
+    assert tab.errors == []
 
 
 def test_an_admin_cancels_a_running_task_from_its_page_and_sees_it_cancelled(

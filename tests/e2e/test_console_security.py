@@ -13,8 +13,9 @@ from services.api.app import create_app
 from services.api.tokens import create_token, revoke_token
 from services.settings import Settings
 from services.storage.db import session_scope
-from services.storage.models import AuditEntry
-from tests.support.console import http_session
+from services.storage.models import AuditEntry, BotState, Order
+from services.trading.kill_switch import halted_reason
+from tests.support.console import http_session, seed_trading
 
 pytestmark = [pytest.mark.rabbitmq]
 
@@ -25,7 +26,7 @@ def login_form(session: requests.Session, base: str) -> str:
 
 
 def test_without_a_session_every_page_sends_to_the_login_page(api):
-    for path in ("/console/", "/console/tasks?state=failed", "/console/schedules"):
+    for path in ("/console/", "/console/tasks?state=failed", "/console/schedules", "/console/trading"):
         reply = requests.get(f"{api.url}{path}", allow_redirects=False, timeout=10)
         assert reply.status_code == 303
         assert reply.headers["location"].startswith("/console/login?next=")
@@ -91,6 +92,31 @@ def test_an_action_without_the_csrf_token_is_refused_and_audited(api, database_u
     assert all("(ops)" in e.who and e.action == "console POST /console/schedules/{job}/{verb}" for e in entries)
     # And with its own token it reaches the job (which does not exist here: 404, not 403)
     assert session.post(url, data={"csrf_token": csrf}, allow_redirects=False, timeout=10).status_code == 404
+
+
+def test_trading_actions_without_the_csrf_token_change_nothing(api, database_url):
+    # Given a portfolio with a working order and a bot, and an admin's session
+    seed = seed_trading(database_url)
+    session, csrf = http_session(api.url, api.token("admin", name="ops"))
+    halt = f"{api.url}/console/trading/portfolios/{seed.portfolio_id}/halt"
+    actions = (
+        f"{api.url}/console/trading/orders/{seed.working_order_id}/cancel",
+        halt,
+        f"{api.url}/console/trading/kill-switch/halt",
+        f"{api.url}/console/trading/bots/{seed.bot_id}/pause",
+    )
+    # When each action is posted without the CSRF token
+    replies = [session.post(url, data={"reason": "forged"}, allow_redirects=False, timeout=10) for url in actions]
+    # Then each is refused and audited, and nothing changed
+    assert [reply.status_code for reply in replies] == [403] * len(actions)
+    with session_scope(database_url) as db:
+        assert db.get(Order, seed.working_order_id).state == "working"
+        assert halted_reason(session=db, portfolio_id=seed.portfolio_id) is None
+        assert db.get(BotState, seed.bot_id).state != "paused"
+        assert len(db.exec(select(AuditEntry).where(AuditEntry.status == 403)).all()) == len(actions)
+    # And a halt with the token but no printable reason is refused too: the risk events keep why
+    reply = session.post(halt, data={"csrf_token": csrf, "reason": " \x00\t "}, allow_redirects=False, timeout=10)
+    assert reply.status_code == 400 and "reason" in reply.text
 
 
 def test_a_login_without_its_form_nonce_is_refused(api):

@@ -420,14 +420,18 @@ def test_a_5xx_is_retried_quickly_then_fails_as_provider_error(market, providers
     assert type(raised.value) is ProviderError
     assert calls(market, "yahoo") == 3  # the first attempt and two quick retries
     assert requests_counted("yahoo", "http_5xx") - before == 3
-    assert state_row(database_url, "yahoo").failures == 1  # one failed call for the circuit
+    row = state_row(database_url, "yahoo")
+    assert row.failures == 1  # one failed call for the circuit
+    assert (row.attempts, row.errors) == (3, 3)  # three failed attempts for the console
 
 
 def test_a_transient_5xx_is_retried_to_success(market, providers, database_url):
     market.fault("binance", "http_500", count=1)
     assert "BTCUSDT" in providers["binance"].quotes(["BTCUSDT"]).quotes
     assert statuses(market, "binance") == {"500": 1, "200": 1}
-    assert state_row(database_url, "binance").failures == 0
+    row = state_row(database_url, "binance")
+    assert row.failures == 0
+    assert (row.attempts, row.errors) == (2, 1) and row.last_latency_s > 0
 
 
 def test_a_timeout_is_retried_then_fails(market, database_url):

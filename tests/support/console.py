@@ -6,10 +6,17 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from services.portfolio.revaluation import revalue_portfolios
+from services.storage.db import session_factory
+from tests.support.bots import BotDesk
+from tests.support.trading_books import Clock, Desk
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -80,3 +87,35 @@ def http_session(base_url: str, token: str) -> tuple[requests.Session, str]:
     page = session.get(f"{base_url}/console/tasks", timeout=10)
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     return session, csrf
+
+
+@dataclass(frozen=True)
+class TradingSeed:
+    portfolio_id: int
+    working_order_id: int
+    bot_id: int
+
+
+def seed_trading(database_url: str) -> TradingSeed:
+    """What the trading page shows: a funded portfolio holding BTC-USD from a filled market buy and
+    valued at a higher price since, a limit buy working below the market, and a bot that has run once
+    (its signal and the market buy it placed). The desk's clock starts a little in the past, so that
+    nothing is stamped after the page's now."""
+    desk = Desk(database_url, Clock(datetime.now(UTC) - timedelta(seconds=30)))
+    portfolio_id = desk.fund("100000", account="dana")
+    btc = desk.instrument("BTC-USD", "crypto", price="97310.5")
+    desk.place("BTC-USD", "buy", "0.5")
+    desk.price(btc, "97400")
+    desk.process()
+    desk.price(btc, "98012.25")
+    working = desk.place("BTC-USD", "buy", "0.25", "limit", limit_price="90000").order.id or 0
+    revalue_portfolios(
+        session_factory=session_factory(database_url),
+        max_age_seconds=3600,
+        portfolio_ids=[portfolio_id],
+        now=desk.clock(),
+    )
+    bots = BotDesk(desk)
+    bot_id = bots.create("BTC-USD", name="btc-ema-crossover")
+    bots.run(bot_id)
+    return TradingSeed(portfolio_id, working, bot_id)

@@ -1,4 +1,4 @@
-"""Market data: each provider's circuit, rate budget and errors; instruments by freshness; refresh."""
+"""Market data: each provider's circuit, rate budget, latency and errors; instruments by freshness; refresh."""
 
 from __future__ import annotations
 

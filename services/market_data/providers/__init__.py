@@ -1,5 +1,5 @@
-"""The market-data providers, built from the settings: one HTTP client each, sharing one rate
-budget table and one circuit table in the database.
+"""The market-data providers, built from the settings: one HTTP client each, sharing each provider's
+rate budget, circuit and recent latency through its `provider_state` row in the database.
 
     providers = build_providers(settings)   # sessions started
     try: ... providers["yahoo"].quotes(["AAPL"]) ...
@@ -16,6 +16,7 @@ from typing import Any
 
 from services.market_data.circuit import SharedCircuit
 from services.market_data.http import ProviderHttp
+from services.market_data.provider_latency import SharedLatency
 from services.market_data.providers import binance, coingecko, stooq, yahoo
 from services.market_data.providers.base import Provider
 from services.market_data.rate_limit import SharedRateLimit
@@ -72,6 +73,8 @@ def build_providers(
         trial_lease_s=(retries + 1) * timeout_s + 2 * backoff_s * 2**retries,
     )
 
+    latency = SharedLatency(make_engine(settings.database_url))
+
     def client(name: str, **options: Any) -> ProviderHttp:
         http = ProviderHttp(
             provider=name,
@@ -79,6 +82,7 @@ def build_providers(
             timeout_s=timeout_s,
             rate_limit=rate_limit,
             circuit=circuit,
+            latency=latency,
             retries=retries,
             backoff_s=backoff_s,
             **options,

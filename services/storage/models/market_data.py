@@ -115,6 +115,19 @@ class ProviderState(SQLModel, table=True):
     failures: int = 0  # consecutive failed calls
     circuit_open_until: float = 0.0  # the circuit is open (calls refused) until this
     last_error: str | None = Field(default=None, max_length=500)
+    # Recent HTTP attempts (services/market_data/provider_latency.py): the current window's count,
+    # failed attempts, summed and slowest latency, the same for the window before, and the newest attempt.
+    latency_window_start: float = 0.0
+    attempts: int = 0
+    errors: int = 0
+    attempt_seconds: float = 0.0
+    slowest_s: float = 0.0
+    previous_attempts: int = 0
+    previous_errors: int = 0
+    previous_attempt_seconds: float = 0.0
+    previous_slowest_s: float = 0.0
+    last_latency_s: float | None = None
+    last_attempt_at: float | None = None
 
 
 # -- portfolios ---------------------------------------------------------------------------------------

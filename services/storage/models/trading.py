@@ -78,6 +78,7 @@ class Fill(SQLModel, table=True):
     __table_args__ = (
         Index("ix_fills_order", "order_id"),
         Index("ix_fills_portfolio_executed", "portfolio_id", "executed_at"),
+        Index("ix_fills_executed", "executed_at"),  # the console's newest fills of every portfolio
     )
 
     id: str = Field(primary_key=True, max_length=128)  # "<order id>:<event>": a second insert fails
