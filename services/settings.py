@@ -44,8 +44,9 @@ class Settings(BaseSettings):
     tickwork_delay_hold_seconds: float = Field(600.0, gt=0, le=3600)
     # Where worker processes share their Prometheus samples (one sub-folder per worker group run).
     tickwork_metrics_dir: str = "/tmp/tickwork-metrics"
-    # Publishes a client retries across connection loss before raising PublishFailed.
-    tickwork_publish_attempts: int = Field(6, ge=1, le=100)
+    # Publishes a client retries across connection loss before raising PublishFailed: 9 back off for
+    # 26 s in all, past a restart of RabbitMQ with its management and prometheus plugins (9 s idle here).
+    tickwork_publish_attempts: int = Field(9, ge=1, le=100)
     tickwork_publish_timeout_seconds: float = Field(10.0, gt=0, le=300)
 
     # Extra modules that register actor specs in the contract (comma-separated, imported by the CLI

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/../.."
 bash ops/scripts/setup.sh
 bash ops/scripts/test-packages.sh
 bash ops/scripts/ensure-services.sh
-.venv/bin/ruff check actors services tests bench
-.venv/bin/ruff format --check actors services tests bench
+.venv/bin/ruff check actors services tests bench ops
+.venv/bin/ruff format --check actors services tests bench ops
 .venv/bin/mypy
 # Tests run in three processes (pytest-xdist; most wait on workers and servers, not the CPU), each
 # with its own RabbitMQ vhost and databases; tests marked xdist_group share one process (a costly fixture).

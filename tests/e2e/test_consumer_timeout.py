@@ -17,6 +17,7 @@ from tests.support.workers import read_probe_log, wait_for
 pytestmark = [
     pytest.mark.rabbitmq,
     pytest.mark.slow,
+    pytest.mark.restarts_broker,  # the timeout is broker-wide: no other test may open a channel meanwhile
     pytest.mark.skipif(not have_rabbitmqctl(), reason="needs rabbitmqctl on the broker's host"),
 ]
 
@@ -24,8 +25,10 @@ TIMEOUT_MS = 4000
 
 
 @pytest.fixture
-def short_consumer_timeout():
-    """Lower the broker-wide timeout for channels opened from now on; restore it afterwards."""
+def short_consumer_timeout(broker_to_itself):
+    """Lower the broker-wide timeout for channels opened from now on; restore it afterwards. Another
+    test's channel opened meanwhile would be closed under a task that runs over 4 s (its message
+    redelivered, run twice): the broker is this test's alone."""
     before = {
         key: rabbitmqctl("eval", f"application:get_env(rabbit, {key}).").strip()
         for key in ("consumer_timeout", "channel_tick_interval")

@@ -106,14 +106,25 @@ def test_every_metric_the_dashboards_may_use_is_exported(start_workers, client, 
         "the work",
     )
     exported = {s.name for f in text_string_to_metric_families(group.metrics()) for s in f.samples}
-    exported |= scheduler_metric_names(database_url)
-    # Then every dramatiq_/tickwork_ name of ops/known_metrics.txt is served (by workers or the scheduler)
+    exported |= scheduler_metric_names(database_url) | api_metric_names(database_url)
+    # Then every dramatiq_/tickwork_ name of ops/known_metrics.txt is served (by workers, the
+    # scheduler or the API)
     known = set()
     for line in (ROOT / "ops" / "known_metrics.txt").read_text().splitlines():
         name, _, kind = line.partition(" ")
         if name.startswith(("tickwork_", "dramatiq_")):
             known.add(f"{name}_bucket" if kind.strip() == "histogram" else name)
     assert known and known <= exported, sorted(known - exported)
+
+
+def api_metric_names(database_url: str) -> set[str]:
+    """What the API serves at /metrics once it has answered a request."""
+    from tests.support.api_in_process import InProcessApi
+
+    api = InProcessApi(database_url)
+    api.call("GET", "/healthz")
+    body = api.call("GET", "/metrics").text
+    return {s.name for f in text_string_to_metric_families(body) for s in f.samples}
 
 
 def scheduler_metric_names(database_url: str) -> set[str]:

@@ -49,7 +49,13 @@ BIN = Path(sys.executable).parent
 DASHBOARDS = ROOT / "ops" / "grafana" / "dashboards"
 FOR_S = 3  # every rule's `for:` in this test
 OPERATOR = "ops@example.com"
-FIRST_PHASE = {"TickworkDeadLettered", "TickworkStalePrices", "TickworkJobOverdue", "TickworkNotificationsFailing"}
+FIRST_PHASE = {
+    "TickworkDeadLettered",
+    "TickworkStalePrices",
+    "TickworkJobOverdue",
+    "TickworkNotificationsFailing",
+    "TickworkTaskFailureRatioHigh",
+}
 SECOND_PHASE = {
     "TickworkWorkerGroupDown",
     "TickworkOrdersBacklog",
@@ -309,6 +315,11 @@ def test_provoked_alerts_fire_and_reach_the_operators_and_every_panel_is_asked(
             assert (
                 call(api_port, notify, "POST", "/api/v1/tasks", {"actor": "send_alert", "parameters": alert})[0] == 201
             )
+        # ... tasks that fail for good: webhooks to a closed port, not retried (the failure ratio)
+        hook = {"url": f"http://127.0.0.1:{closed}/hook", "event": "live.test", "data": {}}
+        for _ in range(25):
+            task = {"actor": "webhook_callback", "parameters": hook, "retry_policy": {"max_retries": 0}}
+            assert call(api_port, notify, "POST", "/api/v1/tasks", task)[0] == 201
         # ... with trading: an order left working, one rejected, and a risk limit the next check breaches
         admin_file = tmp_path / "admin-token"
         subprocess.run(
@@ -333,6 +344,17 @@ def test_provoked_alerts_fire_and_reach_the_operators_and_every_panel_is_asked(
         # Then each fires at Prometheus
         wait_for(lambda: prometheus.firing().keys() >= FIRST_PHASE, 150, f"{FIRST_PHASE} firing", interval=1)
         first_firing = prometheus.firing()
+
+        # When a worker group is killed, the main job restarts it (in seconds: too short for an alert)
+        group = child_matching(main.pid, r"dramatiq .*-Q maintenance")
+        metrics_process = json.loads(get(first + 2, "/healthz")[1])["pid"]  # the group's metrics server
+        worker = next(pid for pid in descendants(group)[1:] if pid != metrics_process)
+        os.kill(worker, signal.SIGKILL)  # a worker process: Dramatiq stops the group, the main job restarts it
+        wait_for(
+            lambda: any("worker group maintenance" in line and "restart" in line for line in output), 60, "the restart"
+        )
+        wait_for(lambda: prometheus.count('up{job="workers-maintenance"} == 1') == 1, 90, "the group back", interval=1)
+        assert prometheus.count('min_over_time(up{job="workers-maintenance"}[2m]) == 0') == 1  # seen down
 
         # When a worker group and the scheduler stop answering, with a backlog behind the group
         orders = pause(child_matching(main.pid, r"dramatiq .*-Q orders"))

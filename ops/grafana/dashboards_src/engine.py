@@ -47,7 +47,7 @@ def overview() -> list[PanelBuilder]:
             "Processes up",
             "1 when Prometheus scrapes the process: each worker group on :9191, the schedulers on :9192, the API,"
             " RabbitMQ's plugin on :15692.",
-            ('up{job=~"workers.*|scheduler|api|rabbitmq.*"}', "{{job}}"),
+            ('up{job=~"workers.*|scheduler|api|rabbitmq.*"}', "{{job}} {{instance}}"),
             width=10,
         ),
         big_number(

@@ -18,6 +18,13 @@ def paper_trading() -> list[PanelBuilder]:
             unit="short",
         ),
         graph(
+            "Orders entering each state",
+            "Orders per second entering a state, by state: placed (working or rejected) by a worker (the risk"
+            " manager, bots), then partially_filled, filled, cancelled, expired.",
+            (rate("tickwork_orders_total", by="state", window="5m"), "{{state}}"),
+            unit="ops",
+        ),
+        graph(
             "Fills",
             "Fills committed per second, by order type and side.",
             (rate("tickwork_order_fills_total", by="type, side", window="5m"), "{{type}} {{side}}"),
