@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.audit import CHANGES
-from services.api.methods import RouteTable
+from services.api.methods import RouteTable, route_template
 
 
 class AuditLog:
@@ -32,8 +32,7 @@ class AuditLog:
             nonlocal written
             written = True
             caller = (scope.get("state") or {}).get("caller")
-            # A request refused before routing (413, 405) is named by the route its path would reach.
-            route = getattr(scope.get("route"), "path", None) or self.table.template(scope["method"], scope["path"])
+            route = route_template(scope, self.table)
             entry = {
                 "who": str(caller) if caller else "anonymous",
                 "action": f"{scope['method']} {route or '(no such route)'}"[:64],

@@ -44,6 +44,19 @@ class RouteTable:
         )
 
 
+def route_template(scope: Scope, table: RouteTable) -> str | None:
+    """The template of the route that answered (`/console/tasks/{task_id}`, with its mount's prefix);
+    inside a mount with no route of its own (static files), the mount and `*`; for a request refused
+    before routing (413, 405), the route its method and path would reach."""
+    mount = scope.get("root_path", "")  # Starlette's Mount sets it, the app's own routes leave it empty
+    route = getattr(scope.get("route"), "path", None)
+    if route:
+        return mount + route
+    if mount:
+        return mount + "/*"
+    return table.template(scope["method"], scope["path"])
+
+
 class AllowedMethods:
     """Answers OPTIONS with 204 and `Allow`, and a method the path does not have with 405 and `Allow`."""
 

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.methods import RouteTable
+from services.api.methods import RouteTable, route_template
 
-__all__ = ["CONTENT_TYPE_LATEST", "ApiMetrics", "RequestMetrics", "route_label"]
+__all__ = ["CONTENT_TYPE_LATEST", "ApiMetrics", "RequestMetrics"]
 
 UNMATCHED = "unmatched"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -91,18 +91,6 @@ class RequestMetrics:
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         method = scope["method"]
-        route = route_label(scope, self.table)
+        route = route_template(scope, self.table) or UNMATCHED
         self.metrics.requests.labels(route, method, str(status)).inc()
         self.metrics.latency.labels(route, method).observe(seconds)
-
-
-def route_label(scope: Scope, table: RouteTable) -> str:
-    """The template of the route that answered, with its mount's prefix (`/console/tasks/{task_id}`);
-    inside a mount with no route of its own (static files), the mount and `*`."""
-    mount = scope.get("root_path", "")  # Starlette's Mount sets it, the app's own routes leave it empty
-    route = getattr(scope.get("route"), "path", None)
-    if route:
-        return mount + route
-    if mount:
-        return mount + "/*"
-    return table.template(scope["method"], scope["path"]) or UNMATCHED

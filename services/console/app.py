@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.api import audit
+from services.api.metrics import ApiMetrics
 from services.console.pages import STATIC, render
 from services.console.session import Forbidden, NeedsLogin
 from services.engine.client import TickworkClient
@@ -62,6 +63,12 @@ def client_of(request: Request) -> TickworkClient:
     """The API's client (started by the API's lifespan)."""
     tickwork: TickworkClient = request.app.state.api.state.client
     return tickwork
+
+
+def metrics_of(request: Request) -> ApiMetrics:
+    """The API process's metrics (the console counts its manual job runs there)."""
+    metrics: ApiMetrics = request.app.state.api.state.metrics
+    return metrics
 
 
 def wants_json(request: Request) -> bool:

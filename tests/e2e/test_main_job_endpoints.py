@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -16,25 +15,12 @@ from pathlib import Path
 import pytest
 
 from services.cli.worker_groups import WORKER_GROUPS
+from tests.support.processes import cmdline, free_port_run
 from tests.support.workers import ROOT, free_port, wait_for
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 BIN = Path(sys.executable).parent
 ANNOUNCED = re.compile(r"tickwork: (worker group (\w+)|scheduler) .*metrics http://0\.0\.0\.0:(\d+)/metrics")
-
-
-def consecutive_free_ports(count: int) -> int:
-    """A port p with p..p+count-1 free now."""
-    for _ in range(200):
-        first = free_port()
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as sock:
-                    sock.bind(("0.0.0.0", port))
-            return first
-        except OSError:
-            continue
-    raise AssertionError("no run of free ports")
 
 
 def get(port: int, path: str) -> tuple[int, str]:
@@ -45,13 +31,9 @@ def get(port: int, path: str) -> tuple[int, str]:
         return 0, ""
 
 
-def cmdline(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-
-
 def test_each_announced_metrics_endpoint_is_served_by_its_own_process(worker_env):
     # Given the main job, with the scheduler's port set to one the groups take (as the defaults did)
-    first = consecutive_free_ports(len(WORKER_GROUPS) + 1)
+    first = free_port_run(len(WORKER_GROUPS) + 1)
     env = {
         **worker_env,
         "METRICS_PORT": str(first),

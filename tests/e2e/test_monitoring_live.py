@@ -16,11 +16,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -42,6 +39,7 @@ from ops.monitoring.render import GROUP_QUEUES, RULES_YML, Stack, WorkerGroup, r
 from services.cli.worker_groups import WORKER_GROUPS
 from tests.e2e.test_main_job_endpoints import ANNOUNCED, get
 from tests.support.mail import smtp_server
+from tests.support.processes import child_matching, descendants, free_port_run
 from tests.support.workers import ROOT, free_port, wait_for
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow, pytest.mark.postgres]
@@ -64,60 +62,10 @@ SECOND_PHASE = {
 }
 
 
-def quiet_ports(count: int) -> int:
-    """p with p..p+count-1 free, below the kernel's ephemeral range: the many connections of this
-    test (scrapes, webhooks, AMQP) take ephemeral ports, and one of them could take a port between
-    its pick and its bind."""
-    low, _ = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    for _ in range(200):
-        first = random.randrange(20000, low - count)
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as sock:
-                    sock.bind(("0.0.0.0", port))
-            return first
-        except OSError:
-            continue
-    raise AssertionError("no run of free ports below the ephemeral range")
-
-
 def need(command: str) -> str:
     found = shutil.which(command)
     assert found, f"{command} is missing: ops/scripts/test-packages.sh installs it"
     return found
-
-
-def descendants(pid: int) -> list[int]:
-    """`pid` and every process below it (from /proc: no psutil here)."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        pending.extend(parents.get(current, []))
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def child_matching(main: int, pattern: str) -> int:
-    """The first process under `main` whose command line matches, not its own children."""
-    for pid in descendants(main):
-        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) if pid != main else 0
-        if re.search(pattern, cmdline(pid)) and not re.search(pattern, cmdline(parent)):
-            return pid
-    raise AssertionError(f"no child of the main job runs {pattern!r}")
 
 
 def pause(pid: int) -> list[int]:
@@ -194,7 +142,9 @@ def test_provoked_alerts_fire_and_reach_the_operators_and_every_panel_is_asked(
         "RabbitMQ's prometheus plugin is off: ops/scripts/ensure-services.sh enables it"
     )
     with smtp_server() as (inbox, smtp_port):
-        first = quiet_ports(len(WORKER_GROUPS) + 4)  # the groups, the scheduler, the API, Prometheus, Alertmanager
+        first = free_port_run(
+            len(WORKER_GROUPS) + 4, below_ephemeral=True
+        )  # the groups, the scheduler, the API, Prometheus, Alertmanager
         api_port, prometheus_port, alertmanager_port = range(
             first + len(WORKER_GROUPS) + 1, first + len(WORKER_GROUPS) + 4
         )

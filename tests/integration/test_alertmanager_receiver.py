@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_api_metrics import ConfirmingSender
 from tests.support.api_in_process import InProcessApi
+from tests.support.fakes import ConfirmingSender
 from tests.unit.test_alertmanager_webhook import GROUP
 
 pytestmark = pytest.mark.both_databases

@@ -3,32 +3,18 @@ the manual runs of scheduled jobs as `tickwork_schedule_runs_total`, each series
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.timetable import TIMETABLE
-from services.engine.client import Send, SentMessage
-from services.engine.priority import Priority
 from services.scheduling.store import sync_jobs
 from services.storage.db import session_scope
 from tests.support.api_in_process import InProcessApi
+from tests.support.fakes import ConfirmingSender
 
 pytestmark = pytest.mark.both_databases
-
-
-class ConfirmingSender:
-    """Confirms every send at once, like RabbitMQ would: the trigger route needs nothing more."""
-
-    def __init__(self) -> None:
-        self.sent: list[Send] = []
-
-    def send_many(self, requests: Iterable[Send]) -> list[SentMessage]:
-        requests = list(requests)
-        self.sent += requests
-        return [SentMessage(r.message_id or "", r.actor, "maintenance", Priority.NORMAL, None) for r in requests]
 
 
 @pytest.fixture

@@ -1,11 +1,15 @@
 """Hand-written fakes of the collaborators use cases take (Protocols in services/): a session factory
-that only counts its units of work, and a reporter that keeps what it was told."""
+that only counts its units of work, a reporter that keeps what it was told, and a sender that
+confirms every message at once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from services.engine.client import Send, SentMessage
+from services.engine.priority import Priority
 
 
 class FakeSession:
@@ -56,3 +60,15 @@ class RecordingReporter:
 
     def cancelled(self) -> bool:
         return False
+
+
+class ConfirmingSender:
+    """Confirms every send at once, like RabbitMQ would (for routes that only send)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Send] = []
+
+    def send_many(self, requests: Iterable[Send]) -> list[SentMessage]:
+        requests = list(requests)
+        self.sent += requests
+        return [SentMessage(r.message_id or "", r.actor, "maintenance", Priority.NORMAL, None) for r in requests]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from services.api.tokens import Scope
 from services.console import operations, timetable
-from services.console.app import client_of, done
+from services.console.app import client_of, done, metrics_of
 from services.console.pages import render
 from services.console.routes.common import Seen, settings_of
 from services.console.session import action
@@ -53,7 +53,7 @@ async def control(request: Request, job: str, verb: str) -> Response:
         notice = f"{job} resumed"
     elif verb == "run":
         sent = operations.trigger(settings, client_of(request), job, who.caller)
-        request.app.state.api.state.metrics.triggered(job)  # counted with the API's manual runs
+        metrics_of(request).triggered(job)  # counted with the API's manual runs
         request.state.audit_detail = {"task_id": sent.message_id}
         notice = f"{job} sent now as task {sent.message_id}"
     else:
