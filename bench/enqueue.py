@@ -1,9 +1,10 @@
 """Enqueue rate through TickworkClient with publisher confirms (persistent, mandatory).
 
 `send` returns only once RabbitMQ confirmed its message, so one thread sends one message per confirm
-round trip; `send_many` keeps up to 256 confirms in flight. Two further rows say where the limits
-are, and are not targets:
-- `send` from several threads, each with its own client (a client serialises its sends);
+round trip; `send_many` keeps up to 256 confirms in flight. `send` from 8 threads sharing one client
+(threads share its confirm stream: a group commit) is the web app's case. Two further rows say where
+the limits are, and are not targets:
+- `send` from several threads, each with its own client;
 - a ceiling: the same bytes and properties from raw pika, 256 in flight, confirms taken as they come.
 """
 
@@ -47,9 +48,12 @@ def client_one_thread(ctx: Context, n: int) -> dict[str, float]:
     return _calls(ctx, n, 1, lambda client, _: client.send("bench_noop", {}))
 
 
-def client_threads(ctx: Context, n: int, threads: int = THREADS) -> dict[str, float]:
-    clients = [TickworkClient(url=ctx.url) for _ in range(threads)]
-    for client in clients:
+def client_threads(ctx: Context, n: int, threads: int = THREADS, *, shared: bool = False) -> dict[str, float]:
+    """`send` from `threads` threads, each with its own client or (`shared`) all through one."""
+    clients = (
+        [TickworkClient(url=ctx.url)] * threads if shared else [TickworkClient(url=ctx.url) for _ in range(threads)]
+    )
+    for client in set(clients):
         client.send("bench_noop", {})
     share = n // threads
     barrier = threading.Barrier(threads + 1)
@@ -70,9 +74,9 @@ def client_threads(ctx: Context, n: int, threads: int = THREADS) -> dict[str, fl
     for worker in workers:
         worker.join()
     elapsed = time.perf_counter() - started
-    for client in clients:
+    for client in set(clients):
         client.close()
-    duplicates = _count_and_purge(ctx, share * threads + threads)
+    duplicates = _count_and_purge(ctx, share * threads + len(set(clients)))
     return {"rate": share * threads / elapsed, "slowest_s": max(slowest), "duplicates": duplicates}
 
 

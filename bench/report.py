@@ -146,6 +146,13 @@ def results_block(run: dict[str, Any]) -> str:
                 lambda v: v >= 3000,
             ),
             _target(
+                "`send` ≥ 5,000 msg/s: 8 threads sharing one client",
+                enq["send_shared"],
+                "rate",
+                rate,
+                lambda v: v >= 5000,
+            ),
+            _target(
                 "confirmed enqueue ≥ 3,000 msg/s: `send` one at a time, one thread",
                 enq["send"],
                 "rate",
@@ -195,6 +202,9 @@ def results_block(run: dict[str, Any]) -> str:
             ),
             _enqueue_row("`TickworkClient.send`, one thread", enq["send"]),
             _enqueue_row(f"`TickworkClient.send`, {run['enqueue_threads']} threads x own client", enq["send_threads"]),
+            _enqueue_row(
+                f"`TickworkClient.send`, {run['enqueue_threads']} threads x one shared client", enq["send_shared"]
+            ),
             _enqueue_row(
                 f"raw pika, {run['enqueue_window']} unconfirmed in flight (ceiling, not the client)", enq["pipelined"]
             ),

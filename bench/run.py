@@ -74,6 +74,7 @@ def run_all(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         "send_many": attempt("enqueue send_many", lambda: enqueue.client_send_many(ctx, n)),
         "send": attempt("enqueue send", lambda: enqueue.client_one_thread(ctx, n)),
         "send_threads": attempt("enqueue send, threads", lambda: enqueue.client_threads(ctx, n)),
+        "send_shared": attempt("enqueue send, shared", lambda: enqueue.client_threads(ctx, n, shared=True)),
         "pipelined": attempt("enqueue raw pika", lambda: enqueue.pipelined_ceiling(ctx, n)),
     }
     crit = attempt("critical latency", lambda: latency.critical_behind_backlog(ctx, backlog=n, tries=args.tries))

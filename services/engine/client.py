@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,8 +22,9 @@ import pika.exceptions
 
 from services.contract import CONTRACT, Contract
 from services.contract.envelope import ScheduleStamp, encode, new_message
-from services.engine.confirms import ConfirmedPublisher, ConfirmTimeout
+from services.engine.confirms import ConfirmedPublisher
 from services.engine.delays import parked_options
+from services.engine.group_commit import GroupCommit
 from services.engine.priority import Priority
 from services.engine.topology import (
     QUEUES,
@@ -33,15 +33,12 @@ from services.engine.topology import (
     delay_queue,
     work_queue_arguments,
 )
-from services.errors import PublishFailed
 from services.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the client needs no database library unless it is given a ledger
     from services.storage.db import SessionFactory
 
 log = logging.getLogger("tickwork.client")
-
-_RETRYABLE = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError, OSError, ConfirmTimeout)
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,8 @@ class _Outgoing:
 
 
 class TickworkClient:
-    """Publishes messages for Tickwork's actors. Thread-safe; call `close()` when done."""
+    """Publishes messages for Tickwork's actors. Thread-safe: threads sharing one client share its
+    confirm stream (services/engine/group_commit.py); call `close()` when done."""
 
     def __init__(
         self,
@@ -98,9 +96,16 @@ class TickworkClient:
         self._ledger = ledger
         self._parameters = pika.URLParameters(url or self._settings.rabbitmq_url)
         self._parameters.blocked_connection_timeout = self._settings.tickwork_publish_timeout_seconds
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection's: held while publishing, and by close()
         self._connection: pika.BlockingConnection | None = None
         self._publisher: ConfirmedPublisher | None = None
+        self._stream = GroupCommit(
+            self._ensure_publisher,
+            self._drop_connection,
+            timeout_s=self._settings.tickwork_publish_timeout_seconds,
+            attempts=self._settings.tickwork_publish_attempts,
+            lock=self._lock,
+        )
 
     # -- lifecycle --------------------------------------------------------------------------------
     def __enter__(self) -> TickworkClient:
@@ -183,38 +188,7 @@ class TickworkClient:
         return _Outgoing(sent, routing_key, encode(envelope), properties, envelope["kwargs"], scheduled_for)
 
     def _publish_confirmed(self, outgoing: list[_Outgoing], *, window: int) -> None:
-        timeout_s = self._settings.tickwork_publish_timeout_seconds
-        remaining = outgoing
-        attempts = self._settings.tickwork_publish_attempts
-        for attempt in range(1, attempts + 1):
-            with self._lock:
-                try:
-                    publisher = self._ensure_publisher(window)
-                    for item in remaining:
-                        publisher.publish(item.routing_key, item.body, item.properties, timeout_s=timeout_s)
-                    publisher.wait(timeout_s=timeout_s)
-                    refused = {
-                        m: why
-                        for m, why in publisher.refused.items()
-                        if m in {item.sent.message_id for item in remaining}
-                    }
-                    publisher.refused.clear()
-                    publisher.confirmed.clear()
-                    if refused:
-                        # Unroutable means a queue was deleted: declare the topology again and retry those.
-                        self._drop_connection()
-                        remaining = [item for item in remaining if item.sent.message_id in refused]
-                        error: Exception = PublishFailed(f"not accepted: {next(iter(refused.values()))}")
-                    else:
-                        return
-                except _RETRYABLE as exc:
-                    confirmed = self._publisher.confirmed if self._publisher else set()
-                    remaining = [item for item in remaining if item.sent.message_id not in confirmed]
-                    self._drop_connection()
-                    error = exc
-            log.warning("publish_retry messages=%d attempt=%d error=%r", len(remaining), attempt, error)
-            time.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
-        raise PublishFailed(f"{len(remaining)} message(s) unconfirmed after {attempts} attempts: {error}")
+        self._stream.publish(outgoing, window=window)
 
     def _record_pending(self, outgoing: list[_Outgoing]) -> None:
         # After the confirms: a row never claims a task that was not sent. A worker that got there

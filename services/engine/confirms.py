@@ -2,8 +2,8 @@
 
 A pika BlockingChannel in confirm mode waits for each message's confirm before the next publish,
 which caps one sender near 1,000 messages a second. Here confirms are handled by the underlying
-channel as they arrive, so up to `window` messages await theirs at once; `wait()` returns once every
-one is confirmed, and names the messages RabbitMQ refused or could not route.
+channel as they arrive, so up to `window` messages await theirs at once; `pump()` takes those that arrived into
+`confirmed`, and names in `refused` the messages RabbitMQ refused or could not route.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import pika
 import pika.spec
 
 from services.errors import TickworkError
+
+FLUSH_EVERY = 64
 
 
 class ConfirmTimeout(TickworkError):
@@ -28,7 +30,9 @@ class ConfirmedPublisher:
         self._connection = connection
         self.window = window
         self._channel = connection.channel()
-        self._channel.add_on_return_callback(self._on_return)
+        # On the underlying channel too: the blocking one would hand the return over only after the
+        # ack that follows it, and the message would count as confirmed.
+        self._channel._impl.add_on_return_callback(self._on_return)
         # pika's blocking API has no asynchronous confirms; its underlying channel (stable across pika
         # 1.x, which pyproject pins) does.
         self._channel._impl.confirm_delivery(ack_nack_callback=self._on_confirm)
@@ -49,13 +53,21 @@ class ConfirmedPublisher:
         # Recorded before publishing: pika may read this message's confirm while still sending it.
         tag, self._next_tag = self._next_tag, self._next_tag + 1
         self._awaiting[tag] = properties.message_id
-        self._channel.basic_publish("", routing_key, body, properties, mandatory=True)
+        # The underlying channel only queues the frames; the blocking one would also run pika's I/O
+        # loop once per message (two thirds of a publish's CPU). They go out in the next _process,
+        # and at least every FLUSH_EVERY messages so that RabbitMQ works while we still publish.
+        self._channel._impl.basic_publish("", routing_key, body, properties, mandatory=True)
+        if tag % FLUSH_EVERY == 0:
+            self._connection.process_data_events(time_limit=0)
 
-    def wait(self, *, timeout_s: float) -> None:
-        """Block until every published message is confirmed (or refused)."""
-        deadline = time.monotonic() + timeout_s
-        while self._awaiting:
-            self._process(deadline)
+    def awaiting(self) -> int:
+        """How many published messages await their confirm."""
+        return len(self._awaiting)
+
+    def pump(self, *, time_limit_s: float) -> None:
+        """Send what is queued and take the confirms that arrive within `time_limit_s` (returns
+        as soon as one arrives)."""
+        self._connection.process_data_events(time_limit=time_limit_s)
 
     def close(self) -> None:
         if self._channel.is_open:

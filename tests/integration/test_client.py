@@ -9,6 +9,7 @@ import pytest
 
 import tests.support.probe_contract  # noqa: F401  (the probes' contract entries)
 from services.errors import PayloadInvalid, UnknownActor
+from tests.support.ledger import all_tasks
 from tests.support.rabbit import decode, have_rabbitmqctl, rabbitmqctl
 
 pytestmark = pytest.mark.rabbitmq
@@ -42,8 +43,8 @@ def test_delayed_send_is_parked_on_the_delay_queue(client, rabbit):
 @pytest.mark.slow
 @pytest.mark.restarts_broker
 @pytest.mark.skipif(not have_rabbitmqctl(), reason="restarts the local broker with rabbitmqctl")
-def test_no_confirmed_send_is_lost_across_a_broker_restart(broker_to_itself, client, rabbit_url, rabbit):
-    # Given a client sending steadily
+def test_no_confirmed_send_is_lost_across_a_broker_restart(broker_to_itself, client, rabbit_url, rabbit, database_url):
+    # Given one client shared by 8 threads, each sending steadily
     confirmed: list[str] = []
     errors: list[Exception] = []
     stop = threading.Event()
@@ -55,8 +56,9 @@ def test_no_confirmed_send_is_lost_across_a_broker_restart(broker_to_itself, cli
             except Exception as error:  # a send may fail for good while the broker is down
                 errors.append(error)
 
-    sender = threading.Thread(target=keep_sending)
-    sender.start()
+    senders = [threading.Thread(target=keep_sending) for _ in range(8)]
+    for sender in senders:
+        sender.start()
     time.sleep(0.5)
     # When the broker restarts underneath it
     rabbitmqctl("stop_app")
@@ -65,7 +67,8 @@ def test_no_confirmed_send_is_lost_across_a_broker_restart(broker_to_itself, cli
     rabbitmqctl("await_startup")
     time.sleep(1.5)
     stop.set()
-    sender.join(timeout=60)
+    for sender in senders:
+        sender.join(timeout=60)
 
     # Then every send that returned is in the queue after the restart (duplicates allowed)
     from tests.support.rabbit import Rabbit
@@ -78,8 +81,10 @@ def test_no_confirmed_send_is_lost_across_a_broker_restart(broker_to_itself, cli
             break
         ids.add(decode(body)["message_id"])
     after.close()
-    assert confirmed and set(confirmed) <= ids
+    assert confirmed and len(set(confirmed)) == len(confirmed) and set(confirmed) <= ids
     assert not errors, f"sends failed outright: {errors[:3]}"
+    # and each is in the ledger, once, as the API and CLI record it
+    assert set(confirmed) <= {task.message_id for task in all_tasks(database_url)}
 
 
 def test_send_many_confirms_every_message_and_validates_all_first(rabbit_url, rabbit):

@@ -1,0 +1,225 @@
+"""Many threads, one confirm stream: the client's group commit.
+
+A thread that sends queues its messages as a ticket. One sending thread at a time leads: it
+publishes every queued ticket on the shared confirmed publisher as soon as it is queued, takes the
+confirms as they come, wakes each ticket's thread once all its messages are confirmed, and hands the
+lead to a thread still waiting when its own ticket is done. Confirms are thus pipelined across
+callers: a send waits for its own confirms, never for a round trip of its own, and 8 threads
+sharing one client keep many messages in flight where 8 clients would keep one each.
+
+Across a lost connection or a confirm that does not come, the leader opens a new publisher and
+publishes again every unconfirmed message of every ticket in flight; a ticket fails (its caller gets
+PublishFailed) only after `attempts` such tries, or at once on an unexpected error, so no caller
+waits for ever on a leader that crashed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pika.exceptions
+
+from services.engine.confirms import ConfirmTimeout
+from services.errors import PublishFailed
+
+log = logging.getLogger("tickwork.client")
+
+RETRYABLE = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError, OSError, ConfirmTimeout)
+PUMP_S = 0.01  # the longest a leader waits for confirms before looking for newly queued tickets
+
+
+class Message(Protocol):
+    """What the stream needs of a message: where it goes and its id (in `properties.message_id`)."""
+
+    @property
+    def routing_key(self) -> str: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def properties(self) -> Any: ...
+
+
+class Publisher(Protocol):
+    window: int
+    confirmed: set[str]
+    refused: dict[str, str]
+
+    @property
+    def is_open(self) -> bool: ...
+    def publish(self, routing_key: str, body: bytes, properties: Any, *, timeout_s: float) -> None: ...
+    def pump(self, *, time_limit_s: float) -> None: ...
+    def awaiting(self) -> int: ...
+
+
+@dataclass(eq=False)
+class _Ticket:
+    messages: Sequence[Message]
+    window: int
+    pending: set[str] = field(default_factory=set)  # ids not confirmed yet
+    published_on: object = None  # the publisher its pending messages went out on
+    published_at: float = 0.0
+    attempts: int = 0
+    done: bool = False
+    error: Exception | None = None
+    # Released once to wake the caller (a bare lock: an Event's condition costs a thread switch more)
+    _asleep: threading.Lock = field(default_factory=threading.Lock)
+    _woken: bool = False
+
+    def __post_init__(self) -> None:
+        self._asleep.acquire()
+
+    def sleep(self) -> None:
+        self._asleep.acquire()
+
+    def wake(self) -> None:
+        """Called holding the stream's lock, so a ticket is woken once."""
+        if not self._woken:
+            self._woken = True
+            self._asleep.release()
+
+
+class GroupCommit:
+    """Publishes the messages of every thread calling `publish` through one shared publisher."""
+
+    def __init__(
+        self,
+        open_publisher: Callable[[int], Publisher],
+        drop_publisher: Callable[[], None],
+        *,
+        timeout_s: float,
+        attempts: int,
+        lock: threading.Lock,
+    ) -> None:
+        """`open_publisher(window)` returns the open publisher (opening one if needed); `lock` is
+        the connection's, held while leading."""
+        self._open = open_publisher
+        self._drop = drop_publisher
+        self._timeout_s = timeout_s
+        self._attempts = attempts
+        self._lock = lock
+        self._queue_lock = threading.Lock()
+        self._queued: list[_Ticket] = []
+        self._leading = False  # guarded by _queue_lock
+        self._in_flight: list[_Ticket] = []  # guarded by _lock
+        self._owner: dict[str, _Ticket] = {}  # message id -> its ticket, guarded by _lock
+
+    def publish(self, messages: Sequence[Message], *, window: int) -> None:
+        """Return once RabbitMQ confirmed every one of `messages`; raise PublishFailed otherwise."""
+        ticket = _Ticket(messages, window, {m.properties.message_id for m in messages})
+        with self._queue_lock:
+            self._queued.append(ticket)
+            leading, self._leading = not self._leading, True
+        if not leading:
+            ticket.sleep()  # until its messages are confirmed, or it is handed the lead
+        if not ticket.done:
+            self._lead(ticket)
+        if ticket.error is not None:
+            raise ticket.error
+
+    def _lead(self, mine: _Ticket) -> None:
+        with self._lock:
+            try:
+                while not mine.done:
+                    self._step()
+            except Exception as unexpected:  # fail every waiting caller rather than leave one hanging
+                log.exception("publish_failed")
+                for ticket in self._in_flight + self._take_queued():
+                    self._finish(ticket, PublishFailed(f"publish failed: {unexpected!r}"))
+            finally:
+                self._hand_over()
+
+    def _step(self) -> None:
+        """Publish what is new or unconfirmed on a lost publisher, take confirms, settle tickets."""
+        self._in_flight.extend(self._take_queued())
+        try:
+            publisher = self._open(max(t.window for t in self._in_flight))
+            for ticket in self._in_flight:
+                if ticket.published_on is not publisher:
+                    ticket.published_on, ticket.published_at = publisher, time.monotonic()
+                    for message in ticket.messages:
+                        message_id = message.properties.message_id
+                        if message_id in ticket.pending:
+                            self._owner[message_id] = ticket
+                            publisher.publish(
+                                message.routing_key, message.body, message.properties, timeout_s=self._timeout_s
+                            )
+            started = time.monotonic()
+            while not publisher.confirmed and not publisher.refused and publisher.awaiting():
+                if time.monotonic() - started > self._timeout_s:
+                    raise ConfirmTimeout(f"{publisher.awaiting()} message(s) unconfirmed")
+                publisher.pump(time_limit_s=PUMP_S)
+                if self._has_queued():
+                    break
+            self._settle(publisher)
+            oldest = min((t.published_at for t in self._in_flight), default=time.monotonic())
+            if time.monotonic() - oldest > self._timeout_s:
+                raise ConfirmTimeout(f"{publisher.awaiting()} message(s) unconfirmed")
+        except RETRYABLE as error:
+            self._retry_all(error)
+
+    def _settle(self, publisher: Publisher) -> None:
+        for message_id in publisher.confirmed:
+            ticket = self._owner.pop(message_id, None)
+            if ticket is not None:
+                ticket.pending.discard(message_id)
+                if not ticket.pending:
+                    self._finish(ticket, None)
+        publisher.confirmed.clear()
+        if publisher.refused:
+            # Unroutable means a queue was deleted: declare the topology again (a new connection)
+            # and publish those again, as after any other failure.
+            reason = next(iter(publisher.refused.values()))
+            publisher.refused.clear()
+            self._retry_all(PublishFailed(f"not accepted: {reason}"))
+
+    def _retry_all(self, error: Exception) -> None:
+        self._drop()
+        waiting = [t for t in self._in_flight if not t.done]
+        for ticket in waiting:
+            ticket.attempts += 1
+            ticket.published_on = None
+            if ticket.attempts >= self._attempts:
+                self._finish(
+                    ticket,
+                    PublishFailed(
+                        f"{len(ticket.pending)} message(s) unconfirmed after {ticket.attempts} attempts: {error}"
+                    ),
+                )
+        pending = sum(len(t.pending) for t in waiting if not t.done)
+        log.warning("publish_retry messages=%d error=%r", pending, error)
+        fewest = min((t.attempts for t in waiting if not t.done), default=0)
+        if fewest:
+            time.sleep(min(0.2 * 2 ** (fewest - 1), 5.0))
+
+    def _finish(self, ticket: _Ticket, error: Exception | None) -> None:
+        for message_id in ticket.pending:
+            self._owner.pop(message_id, None)
+        ticket.error, ticket.done = error, True
+        if ticket in self._in_flight:
+            self._in_flight.remove(ticket)
+        ticket.wake()
+
+    def _take_queued(self) -> list[_Ticket]:
+        with self._queue_lock:
+            taken, self._queued = self._queued, []
+        return taken
+
+    def _has_queued(self) -> bool:
+        with self._queue_lock:
+            return bool(self._queued)
+
+    def _hand_over(self) -> None:
+        """Wake a thread still waiting to lead, or end the lead (called holding `_lock`)."""
+        with self._queue_lock:
+            successor = next((t for t in self._in_flight if not t.done), None)
+            if successor is None and self._queued:
+                successor = self._queued[0]
+            if successor is None:
+                self._leading = False
+            else:
+                successor.wake()
