@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.schemas import TaskCreate
-from services.api.tokens import Caller, InvalidToken, authenticate
+from services.api.tokens import Caller, InvalidToken, TokenCache, authenticate
 from services.api.tokens import Scope as TokenScope
 from services.contract import CONTRACT
 from services.errors import UnknownActor
@@ -40,8 +40,8 @@ def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
 class Authenticate:
     """Puts the caller of a valid bearer token in `scope["state"]["caller"]` (None otherwise)."""
 
-    def __init__(self, app: ASGIApp, *, sessions: SessionFactory) -> None:
-        self.app, self.sessions = app, sessions
+    def __init__(self, app: ASGIApp, *, sessions: SessionFactory, tokens: TokenCache | None = None) -> None:
+        self.app, self.sessions, self.tokens = app, sessions, tokens or TokenCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -52,12 +52,15 @@ class Authenticate:
 
     def _caller(self, token: str) -> Caller | None:
         try:
-            with self.sessions() as session:
-                return authenticate(session=session, token=token)
+            return self.tokens.caller(token, self._look_up)
         except InvalidToken:
             return None
         except Exception:  # the database away: the route's own dependency meets the error and answers it
             return None
+
+    def _look_up(self, token: str) -> Caller:
+        with self.sessions() as session:
+            return authenticate(session=session, token=token)
 
 
 def required_scopes(route: Any) -> frozenset[TokenScope]:

@@ -36,6 +36,7 @@ from services.notifications.preferences import PreferenceInvalid
 from services.scheduling.store import job_names
 from services.settings import Settings
 from services.storage.db import SessionFactory, session_factory
+from services.storage.group_commit import GroupWriter
 from services.trading.errors import OrderNotCancellable
 
 log = logging.getLogger("tickwork.api")
@@ -168,10 +169,11 @@ def _errors(app: FastAPI) -> None:
 
 
 def _audit_writer(sessions: SessionFactory) -> Callable[[dict[str, Any]], None]:
+    writes = GroupWriter(sessions)  # concurrent requests share the audit log's commits
+
     def write(entry: dict[str, Any]) -> None:
         try:
-            with sessions() as session:
-                audit.record(session=session, **entry)
+            writes.write(lambda session: audit.record(session=session, **entry))
         except Exception:  # the answer stands; a lost audit line is logged, loudly
             log.exception("audit entry not written: %s", entry)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -95,3 +97,28 @@ def authenticate(*, session: Session, token: str) -> Caller:
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class TokenCache:
+    """The callers of recently checked tokens, for `ttl_s` seconds: a request need not look its token
+    up in the database, and a revocation still takes effect within `ttl_s` in every API process.
+    Only valid tokens are kept (an unknown one is looked up every time), keyed by the token's hash."""
+
+    def __init__(self, ttl_s: float = 1.0, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic):
+        self.ttl_s, self.max_entries, self._clock = ttl_s, max_entries, clock
+        self._lock = threading.Lock()
+        self._callers: dict[str, tuple[float, Caller]] = {}
+
+    def caller(self, token: str, look_up: Callable[[str], Caller]) -> Caller:
+        """The caller of `token`, from the cache or `look_up(token)` (which raises InvalidToken)."""
+        key, now = _digest(token), self._clock()
+        with self._lock:
+            cached = self._callers.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        caller = look_up(token)
+        with self._lock:
+            if len(self._callers) >= self.max_entries:
+                self._callers.clear()  # crude, and rare: more live tokens than this in one second
+            self._callers[key] = (now + self.ttl_s, caller)
+        return caller

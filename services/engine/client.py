@@ -36,7 +36,10 @@ from services.engine.topology import (
 from services.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the client needs no database library unless it is given a ledger
+    from sqlmodel import Session
+
     from services.storage.db import SessionFactory
+    from services.storage.group_commit import GroupWriter
 
 log = logging.getLogger("tickwork.client")
 
@@ -94,6 +97,11 @@ class TickworkClient:
         self._settings = settings or get_settings()
         self._contract = contract
         self._ledger = ledger
+        self._ledger_writes: GroupWriter | None = None
+        if ledger is not None:
+            from services.storage.group_commit import GroupWriter
+
+            self._ledger_writes = GroupWriter(ledger)
         self._parameters = pika.URLParameters(url or self._settings.rabbitmq_url)
         self._parameters.blocked_connection_timeout = self._settings.tickwork_publish_timeout_seconds
         self._lock = threading.Lock()  # the connection's: held while publishing, and by close()
@@ -192,21 +200,26 @@ class TickworkClient:
 
     def _record_pending(self, outgoing: list[_Outgoing]) -> None:
         # After the confirms: a row never claims a task that was not sent. A worker that got there
-        # first keeps its row (insert-or-ignore).
-        from services.engine.ledger.tasks import record_submitted
+        # first keeps its row (insert-or-ignore). Threads sharing the client share the commits.
+        from services.engine.ledger.tasks import SubmittedTask, record_submitted_many
 
-        assert self._ledger is not None
-        with self._ledger() as session:
-            for item in outgoing:
-                record_submitted(
-                    session=session,
-                    message_id=item.sent.message_id,
-                    actor=item.sent.actor,
-                    queue=item.sent.queue,
-                    priority=item.sent.priority.value,
-                    args=item.kwargs,
-                    scheduled_for=item.scheduled_for,
-                )
+        tasks = [
+            SubmittedTask(
+                item.sent.message_id,
+                item.sent.actor,
+                item.sent.queue,
+                item.sent.priority.value,
+                item.kwargs,
+                item.scheduled_for,
+            )
+            for item in outgoing
+        ]
+
+        def write(session: Session) -> None:
+            record_submitted_many(session=session, tasks=tasks)
+
+        assert self._ledger_writes is not None
+        self._ledger_writes.write(write)
 
     def _ensure_publisher(self, window: int) -> ConfirmedPublisher:
         if self._publisher is None or not self._publisher.is_open:

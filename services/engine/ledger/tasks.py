@@ -3,6 +3,7 @@ session as a keyword argument and does one thing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,8 @@ from services.engine.ledger.states import CANCELLABLE, FINAL, WAITING, TaskState
 from services.errors import NotFound, TickworkError
 from services.storage.models import Task
 from services.storage.upsert import dialect_insert
+
+INSERT_CHUNK = 500  # rows per statement: 12 columns each, well under PostgreSQL's and SQLite's parameter limits
 
 
 class TaskNotFound(NotFound):
@@ -47,7 +50,28 @@ def record_submitted(
     scheduled_for: datetime | None = None,
 ) -> None:
     """A `pending` row for a task a client is about to send; never overwrites a row a worker wrote."""
-    _insert_new(session, _new_row(message_id, actor, queue, priority, args, scheduled_for, TaskState.PENDING))
+    record_submitted_many(
+        session=session, tasks=[SubmittedTask(message_id, actor, queue, priority, args, scheduled_for)]
+    )
+
+
+@dataclass(frozen=True)
+class SubmittedTask:
+    message_id: str
+    actor: str
+    queue: str
+    priority: str
+    args: dict[str, Any]
+    scheduled_for: datetime | None = None
+
+
+def record_submitted_many(*, session: Session, tasks: Iterable[SubmittedTask]) -> None:
+    """`pending` rows for tasks sent together: one statement per INSERT_CHUNK rows, not one per row."""
+    rows = [
+        _new_row(t.message_id, t.actor, t.queue, t.priority, t.args, t.scheduled_for, TaskState.PENDING) for t in tasks
+    ]
+    for first in range(0, len(rows), INSERT_CHUNK):
+        _insert_new(session, rows[first : first + INSERT_CHUNK])
 
 
 def record_skipped(
@@ -93,9 +117,9 @@ def _new_row(
     }
 
 
-def _insert_new(session: Session, row: dict[str, Any]) -> None:
+def _insert_new(session: Session, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
     statement = dialect_insert(session.get_bind().dialect.name, Task)
-    session.execute(statement.values(row).on_conflict_do_nothing(index_elements=["message_id"]))
+    session.execute(statement.values(rows).on_conflict_do_nothing(index_elements=["message_id"]))
 
 
 def get_task(*, session: Session, message_id: str) -> Task:
