@@ -234,3 +234,25 @@ def test_a_refused_final_update_still_lands_its_state(writer, database_url):
     # Then its state is written without the refused details
     found = task(database_url, "odd")
     assert (found.state, found.error_type) == ("completed", "LedgerRefused")
+
+
+ACTIVE_PEERS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+
+
+def test_the_writer_replaces_a_connection_the_server_dropped(writer, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a server that drops connections: PostgreSQL")
+    import sqlalchemy
+
+    # Given a writer that has written through the connection it keeps between batches
+    writer.record("m-before", identity(state="completed", finished_at=NOW))
+    assert writer.flush()
+    # When the server drops every other connection (a restart, an idle timeout, an operator)
+    with make_engine(database_url).connect() as admin:
+        dropped = admin.execute(sqlalchemy.text(f"SELECT pg_terminate_backend(pid) FROM ({ACTIVE_PEERS}) AS peers"))
+        assert list(dropped.scalars())
+        admin.commit()
+    # Then the next batch is written on a new connection, nothing lost
+    writer.record("m-after", identity(state="completed", finished_at=NOW))
+    assert writer.flush(timeout_s=15)
+    assert task(database_url, "m-after").state == "completed"
