@@ -106,10 +106,12 @@ class GroupCommit:
         self._queued: list[_Ticket] = []
         self._leading = False  # guarded by _queue_lock
         self._in_flight: list[_Ticket] = []  # guarded by _lock
-        self._owner: dict[str, _Ticket] = {}  # message id -> its ticket, guarded by _lock
+        self._owner: dict[str, list[_Ticket]] = {}  # message id -> the tickets awaiting it, guarded by _lock
 
     def publish(self, messages: Sequence[Message], *, window: int) -> None:
         """Return once RabbitMQ confirmed every one of `messages`; raise PublishFailed otherwise."""
+        if not messages:
+            return
         ticket = _Ticket(messages, window, {m.properties.message_id for m in messages})
         with self._queue_lock:
             self._queued.append(ticket)
@@ -136,18 +138,12 @@ class GroupCommit:
     def _step(self) -> None:
         """Publish what is new or unconfirmed on a lost publisher, take confirms, settle tickets."""
         self._in_flight.extend(self._take_queued())
+        publisher: Publisher | None = None
         try:
             publisher = self._open(max(t.window for t in self._in_flight))
             for ticket in self._in_flight:
                 if ticket.published_on is not publisher:
-                    ticket.published_on, ticket.published_at = publisher, time.monotonic()
-                    for message in ticket.messages:
-                        message_id = message.properties.message_id
-                        if message_id in ticket.pending:
-                            self._owner[message_id] = ticket
-                            publisher.publish(
-                                message.routing_key, message.body, message.properties, timeout_s=self._timeout_s
-                            )
+                    self._publish_pending(ticket, publisher)
             started = time.monotonic()
             while not publisher.confirmed and not publisher.refused and publisher.awaiting():
                 if time.monotonic() - started > self._timeout_s:
@@ -155,50 +151,65 @@ class GroupCommit:
                 publisher.pump(time_limit_s=PUMP_S)
                 if self._has_queued():
                     break
-            self._settle(publisher)
+            self._take_confirms(publisher)
+            if publisher.refused:
+                # Unroutable means a queue was deleted: declare the topology again (a new connection)
+                # and publish again; only the tickets holding a refused message spend an attempt.
+                refused, reason = set(publisher.refused), next(iter(publisher.refused.values()))
+                publisher.refused.clear()
+                charged = {ticket for message_id in refused for ticket in self._owner.get(message_id, ())}
+                self._retry(PublishFailed(f"not accepted: {reason}"), charged)
+                return
             oldest = min((t.published_at for t in self._in_flight), default=time.monotonic())
             if time.monotonic() - oldest > self._timeout_s:
                 raise ConfirmTimeout(f"{publisher.awaiting()} message(s) unconfirmed")
         except RETRYABLE as error:
-            self._retry_all(error)
+            if publisher is not None:
+                self._take_confirms(publisher)  # what it confirmed before failing is not sent again
+            self._retry(error, set(self._in_flight))
 
-    def _settle(self, publisher: Publisher) -> None:
+    def _publish_pending(self, ticket: _Ticket, publisher: Publisher) -> None:
+        ticket.published_on, ticket.published_at = publisher, time.monotonic()
+        for message in ticket.messages:
+            message_id = message.properties.message_id
+            if message_id in ticket.pending:
+                owners = self._owner.setdefault(message_id, [])
+                if ticket not in owners:
+                    owners.append(ticket)
+                publisher.publish(message.routing_key, message.body, message.properties, timeout_s=self._timeout_s)
+
+    def _take_confirms(self, publisher: Publisher) -> None:
         for message_id in publisher.confirmed:
-            ticket = self._owner.pop(message_id, None)
-            if ticket is not None:
+            for ticket in self._owner.pop(message_id, ()):
                 ticket.pending.discard(message_id)
-                if not ticket.pending:
+                if not ticket.pending and not ticket.done:
                     self._finish(ticket, None)
         publisher.confirmed.clear()
-        if publisher.refused:
-            # Unroutable means a queue was deleted: declare the topology again (a new connection)
-            # and publish those again, as after any other failure.
-            reason = next(iter(publisher.refused.values()))
-            publisher.refused.clear()
-            self._retry_all(PublishFailed(f"not accepted: {reason}"))
 
-    def _retry_all(self, error: Exception) -> None:
+    def _retry(self, error: Exception, charged: set[_Ticket]) -> None:
+        """A new publisher for every ticket in flight; `charged` tickets spend an attempt (and fail
+        once they have none left)."""
         self._drop()
-        waiting = [t for t in self._in_flight if not t.done]
-        for ticket in waiting:
-            ticket.attempts += 1
+        for ticket in self._in_flight:
             ticket.published_on = None
+        for ticket in [t for t in self._in_flight if t in charged]:
+            ticket.attempts += 1
             if ticket.attempts >= self._attempts:
-                self._finish(
-                    ticket,
-                    PublishFailed(
-                        f"{len(ticket.pending)} message(s) unconfirmed after {ticket.attempts} attempts: {error}"
-                    ),
-                )
-        pending = sum(len(t.pending) for t in waiting if not t.done)
-        log.warning("publish_retry messages=%d error=%r", pending, error)
-        fewest = min((t.attempts for t in waiting if not t.done), default=0)
+                unconfirmed = f"{len(ticket.pending)} message(s) unconfirmed after {ticket.attempts} attempts"
+                self._finish(ticket, PublishFailed(f"{unconfirmed}: {error}"))
+        waiting = [t for t in self._in_flight if not t.done]
+        log.warning("publish_retry messages=%d error=%r", sum(len(t.pending) for t in waiting), error)
+        fewest = min((t.attempts for t in waiting), default=0)
         if fewest:
             time.sleep(min(0.2 * 2 ** (fewest - 1), 5.0))
 
     def _finish(self, ticket: _Ticket, error: Exception | None) -> None:
         for message_id in ticket.pending:
-            self._owner.pop(message_id, None)
+            owners = self._owner.get(message_id, [])
+            if ticket in owners:
+                owners.remove(ticket)
+            if not owners:
+                self._owner.pop(message_id, None)
         ticket.error, ticket.done = error, True
         if ticket in self._in_flight:
             self._in_flight.remove(ticket)

@@ -122,3 +122,41 @@ def test_a_refused_message_fails_only_the_send_that_carried_it():
     # Then the others' sends all returned, and only the refused one failed
     assert len(good) == len(set(good)) == 20 and len(errors) == 1
     assert set(good) <= set(publisher.published) and "bad-one" not in good
+
+
+def test_an_empty_send_many_returns_at_once():
+    client = client_on(SlowConfirms(round_trip_s=0.02))
+    assert client.send_many([]) == []
+
+
+class DropsOnce(SlowConfirms):
+    """Delivers the first confirm, then loses the connection with the other confirms in flight."""
+
+    def __init__(self) -> None:
+        super().__init__(round_trip_s=0.005)
+        self.dropped = False
+
+    def pump(self, *, time_limit_s: float) -> None:
+        if self.dropped or not self._in_flight:
+            return super().pump(time_limit_s=time_limit_s)
+        import pika.exceptions
+
+        self.dropped = True
+        (_, first), self._in_flight = self._in_flight[0], []
+        self.confirmed.add(first)
+        raise pika.exceptions.StreamLostError("connection lost (test)")
+
+
+def test_a_lost_connection_publishes_again_only_what_was_not_confirmed():
+    from services.engine.client import Send
+
+    publisher = DropsOnce()
+    client = client_on(publisher)
+
+    sent = client.send_many([Send("monitor_jobs", {}) for _ in range(5)])
+
+    ids = [s.message_id for s in sent]
+    assert publisher.dropped
+    assert set(publisher.published) == set(ids)
+    # the one confirmed before the drop went out once, the other four again on the new connection
+    assert [publisher.published.count(i) for i in ids] == [1, 2, 2, 2, 2]
