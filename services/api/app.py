@@ -20,12 +20,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.api import audit
 from services.api.access import Authenticate, access_refusal
 from services.api.audit_log import AuditLog
+from services.api.idempotency import IdempotencyConflict
 from services.api.methods import AllowedMethods, RouteTable
 from services.api.metrics import CONTENT_TYPE_LATEST, ApiMetrics, RequestMetrics
 from services.api.query_params import known_query_only
 from services.api.routes import bots, dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
 from services.api.schemas import Problem
-from services.api.submit import IdempotencyConflict, ScheduleTooFar
+from services.api.submit import ScheduleTooFar
 from services.bots.errors import BotConfigInvalid
 from services.console.app import mount_console
 from services.engine.client import TickworkClient
