@@ -33,7 +33,7 @@ from services.engine.topology import (
     delay_queue,
     work_queue_arguments,
 )
-from services.errors import PublishFailed
+from services.errors import MessageRejected, PublishFailed
 from services.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the client needs no database library unless it is given a ledger
@@ -133,9 +133,16 @@ class TickworkClient:
         return self.send_many([request])[0]
 
     def send_many(self, requests: Iterable[Send], *, window: int = 256) -> list[SentMessage]:
-        """Validate every message first (nothing is sent if one is invalid), then publish them with up
-        to `window` awaiting confirms at once; returns after every one is confirmed."""
-        outgoing = [self._prepare(request) for request in requests]
+        """Validate every message first (nothing is sent if one is invalid: the MessageRejected raised
+        names its `index`), then publish them with up to `window` awaiting confirms at once; returns
+        after every one is confirmed and recorded in the ledger."""
+        outgoing = []
+        for index, request in enumerate(requests):
+            try:
+                outgoing.append(self._prepare(request))
+            except MessageRejected as error:
+                error.index = index  # the sender of a batch learns which one
+                raise
         self._publish_confirmed(outgoing, window=window)
         if self._ledger is not None:
             self._record_pending(outgoing)
@@ -219,20 +226,22 @@ class TickworkClient:
     def _record_pending(self, outgoing: list[_Outgoing]) -> None:
         # After the confirms: a row never claims a task that was not sent. A worker that got there
         # first keeps its row (insert-or-ignore).
-        from services.engine.ledger.tasks import record_submitted
+        from services.engine.ledger.tasks import SubmittedTask, record_submitted_many
 
         assert self._ledger is not None
+        tasks = [
+            SubmittedTask(
+                item.sent.message_id,
+                item.sent.actor,
+                item.sent.queue,
+                item.sent.priority.value,
+                item.kwargs,
+                item.scheduled_for,
+            )
+            for item in outgoing
+        ]
         with self._ledger() as session:
-            for item in outgoing:
-                record_submitted(
-                    session=session,
-                    message_id=item.sent.message_id,
-                    actor=item.sent.actor,
-                    queue=item.sent.queue,
-                    priority=item.sent.priority.value,
-                    args=item.kwargs,
-                    scheduled_for=item.scheduled_for,
-                )
+            record_submitted_many(session=session, tasks=tasks)
 
     def _ensure_publisher(self, window: int) -> ConfirmedPublisher:
         if self._publisher is None or not self._publisher.is_open:
