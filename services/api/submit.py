@@ -65,15 +65,15 @@ def submit(
     return Submitted(created, replayed=False)
 
 
-def to_send(request: TaskCreate, now: datetime) -> Send:
-    """The client's message for `request`, with a new task id; raises ScheduleTooFar."""
+def to_send(request: TaskCreate, now: datetime, message_id: str | None = None) -> Send:
+    """The client's message for `request`, its task id `message_id` or a new one; raises ScheduleTooFar."""
     return Send(
         request.actor,
         request.parameters,
         priority=request.priority,
         delay_s=_delay(request.scheduled_for, now),
         retry=request.retry_policy.model_dump(exclude_none=True) if request.retry_policy else None,
-        message_id=str(uuid.uuid4()),
+        message_id=message_id or str(uuid.uuid4()),
     )
 
 
