@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from services.api.access import refusal_for, scope_for_actor, with_requester
 from services.api.deps import Client, Sessions, Submitter
 from services.api.routes.tasks import IdempotencyKey
-from services.api.schemas import TaskBatch, TaskBatchCreated
+from services.api.schemas import Problem, TaskBatch, TaskBatchCreated
 from services.api.submit_batch import submit_batch
 from services.api.tokens import Caller
 
@@ -25,8 +25,9 @@ CREATED: dict[int | str, dict[str, Any]] = {
     },
     201: {"description": "Every task confirmed by RabbitMQ and recorded `pending` in the ledger"},
     422: {
+        "model": Problem,
         "description": "An empty batch, more than 1,000 tasks, or a task that fails its checks "
-        "(`detail.index` names it): none of the batch is sent"
+        "(`detail.index` names it): none of the batch is sent",
     },
 }
 
