@@ -119,6 +119,12 @@ def _enqueue_row(label: str, result: dict[str, Any]) -> list[str]:
     return [label, f"{result['rate']:,.0f}", f"{result['rate'] / 3000:.2f}x", slowest, str(result["duplicates"])]
 
 
+def _api_row(label: str, result: dict[str, Any]) -> list[str]:
+    if "error" in result:
+        return [label, f"not measured: {result['error']}", "", "", ""]
+    return [label, f"{result['rate']:,.0f}", ms(result["p50_s"]), ms(result["slowest_s"]), str(result["duplicates"])]
+
+
 def _latency_row(label: str, result: dict[str, Any], limit_s: float) -> list[str]:
     if "error" in result:
         return [label, f"not measured: {result['error']}", "", "", "", f"< {limit_s * 1000:.0f} ms", verdict(False)]
@@ -158,6 +164,27 @@ def results_block(run: dict[str, Any]) -> str:
                 "rate",
                 rate,
                 lambda v: v >= 3000,
+            ),
+            _target(
+                f"`POST /api/v1/tasks/batch` ≥ 10,000 tasks/s, {run['api_batch']:,} `monitor_jobs` per request",
+                run["api"]["batch"],
+                "rate",
+                lambda v: f"{v:,.0f} tasks/s",
+                lambda v: v >= 10_000,
+            ),
+            _target(
+                f"`POST /api/v1/tasks` ≥ 2,000 tasks/s from {run['api_clients']} concurrent clients",
+                run["api"]["concurrent"],
+                "rate",
+                lambda v: f"{v:,.0f} tasks/s",
+                lambda v: v >= 2_000,
+            ),
+            _target(
+                f"`POST /api/v1/tasks` p99 < 50 ms from {run['api_clients']} concurrent clients",
+                run["api"]["concurrent"],
+                "p99_s",
+                lambda v: f"{ms(v)} ms",
+                lambda v: v < 0.05,
             ),
             _target(
                 "`critical` p99 < 100 ms behind the 5 ms backlog",
@@ -207,6 +234,17 @@ def results_block(run: dict[str, Any]) -> str:
             ),
             _enqueue_row(
                 f"raw pika, {run['enqueue_window']} unconfirmed in flight (ceiling, not the client)", enq["pipelined"]
+            ),
+        ],
+    )
+    api = table(
+        ["how", "tasks/s", "p50 ms per request", "slowest request ms", "duplicates"],
+        [
+            _api_row(f"`POST /api/v1/tasks/batch`, {run['api_batch']:,} tasks per request", run["api"]["batch"]),
+            _api_row(f"`POST /api/v1/tasks`, one task per request ({run['api_singles']:,})", run["api"]["single"]),
+            _api_row(
+                f"`POST /api/v1/tasks`, {run['api_clients']} concurrent clients, one task per request",
+                run["api"]["concurrent"],
             ),
         ],
     )
@@ -261,6 +299,10 @@ def results_block(run: dict[str, Any]) -> str:
             "### Enqueue rate with publisher confirms",
             "",
             enqueue,
+            "",
+            "### Submissions through the API: `tickwork api`, one httpx client, each answer a 201",
+            "",
+            api,
             "",
             "### Start latency",
             "",

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import enqueue, latency, procs, rabbit, report, throughput
+from bench import api_submit, enqueue, latency, procs, rabbit, report, throughput
 from bench.context import Context
 from bench.database import server_version, throwaway_database
 
@@ -77,13 +77,18 @@ def run_all(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         "send_shared": attempt("enqueue send, shared", lambda: enqueue.client_threads(ctx, n, shared=True)),
         "pipelined": attempt("enqueue raw pika", lambda: enqueue.pipelined_ceiling(ctx, n)),
     }
+    api = {
+        "batch": attempt("API batch", lambda: api_submit.batches(ctx, n)),
+        "single": attempt("API single", lambda: api_submit.singles(ctx, n)),
+        "concurrent": attempt("API concurrent", lambda: api_submit.concurrent(ctx, n)),
+    }
     crit = attempt("critical latency", lambda: latency.critical_behind_backlog(ctx, backlog=n, tries=args.tries))
     orders = attempt("orders latency", lambda: latency.orders_while_refresh_saturated(ctx, tries=args.tries))
 
     medians = {key: statistics.median(r["rate"] for r in runs) for key, runs in results.items()}
     ratios: dict[str, Any] = {key: rate / medians["dramatiq"] for key, rate in medians.items()}
     ratios["celery"] = {s.label: ratios[s.key] for s in throughput.SETUPS if s.key.startswith("celery")}
-    return {"results": results, "ratios": ratios, "enqueue": enq, "critical": crit, "orders": orders}
+    return {"results": results, "ratios": ratios, "enqueue": enq, "api": api, "critical": crit, "orders": orders}
 
 
 def attempt(name: str, scenario: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -141,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         enqueue_batch=enqueue.BATCH,
         enqueue_threads=enqueue.THREADS,
         enqueue_window=enqueue.WINDOW,
+        api_batch=api_submit.BATCH,
+        api_singles=min(args.messages, api_submit.SINGLES),
+        api_clients=api_submit.CLIENTS,
     )
     block = report.results_block(run)
     print("\n" + block.split("\n", 1)[1].rsplit("\n", 1)[0])

@@ -20,6 +20,8 @@ class NonRetryableError(TickworkError):
 class MessageRejected(NonRetryableError):
     """Raised when a message breaks the contract: undecodable, oversized, unknown actor or bad payload."""
 
+    index: int | None = None  # which message of a `send_many` it was (none of them was sent)
+
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason

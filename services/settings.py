@@ -158,6 +158,8 @@ class Settings(BaseSettings):
     tickwork_api_port: int = Field(8000, ge=1, le=65535)
     # Larger request bodies are refused with 413 before they are read.
     tickwork_api_max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # The same for POST /api/v1/tasks/batch, whose body holds up to 1,000 tasks.
+    tickwork_api_max_batch_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # RabbitMQ's management API (e.g. http://127.0.0.1:15672), for message rates in GET /api/v1/queues;
     # without it, queues show depth and consumers only.
     tickwork_rabbitmq_management_url: str | None = Field(None, pattern=r"^https?://")

@@ -20,12 +20,26 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.api import audit
 from services.api.access import Authenticate, access_refusal
 from services.api.audit_log import AuditLog
+from services.api.idempotency import IdempotencyConflict
 from services.api.methods import AllowedMethods, RouteTable
 from services.api.metrics import CONTENT_TYPE_LATEST, ApiMetrics, RequestMetrics
 from services.api.query_params import known_query_only
-from services.api.routes import bots, dead_letters, jobs, market, notifications, orders, queues, reports, risk, tasks
+from services.api.routes import (
+    bots,
+    dead_letters,
+    jobs,
+    market,
+    notifications,
+    orders,
+    queues,
+    reports,
+    risk,
+    task_batches,
+    tasks,
+)
 from services.api.schemas import Problem
-from services.api.submit import IdempotencyConflict, ScheduleTooFar
+from services.api.submit import ScheduleTooFar
+from services.api.submit_batch import BatchTaskInvalid
 from services.bots.errors import BotConfigInvalid
 from services.console.app import mount_console
 from services.engine.client import TickworkClient
@@ -40,6 +54,7 @@ from services.storage.group_commit import GroupWriter
 from services.trading.errors import OrderNotCancellable
 
 log = logging.getLogger("tickwork.api")
+BATCH_PATH = "/api/v1/tasks/batch"
 
 STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (NotFound, 404),  # every "no such id or name": tasks, jobs, tokens, portfolios, recipients, rules, ...
@@ -82,12 +97,14 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(
             router, max_body_size=settings.tickwork_api_max_body_bytes, dependencies=[Depends(known_query_only)]
         )
+    batch_limit = settings.tickwork_api_max_batch_body_bytes
+    app.include_router(task_batches.router, max_body_size=batch_limit, dependencies=[Depends(known_query_only)])
     _health(app, settings)
     _errors(app)
     mount_console(app, settings)  # before the route table: /console is one of the app's routes
     # Added innermost first. Outermost, the audit log sees every answer; then the caller is found,
     # before any body is read; then OPTIONS and 405; then an oversized Content-Length is refused (413).
-    app.add_middleware(BodyLimit, max_bytes=settings.tickwork_api_max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.tickwork_api_max_body_bytes, larger={BATCH_PATH: batch_limit})
     table = RouteTable(app.routes)  # every route is added by now
     app.add_middleware(AllowedMethods, table=table)
     app.add_middleware(Authenticate, sessions=app.state.sessions)
@@ -158,6 +175,10 @@ def _errors(app: FastAPI) -> None:
 
         return handle
 
+    @app.exception_handler(BatchTaskInvalid)
+    async def batch_task_invalid(_: Request, error: BatchTaskInvalid) -> JSONResponse:
+        return problem(422, str(error), {"index": error.index, "actor": error.actor, "reason": error.reason})
+
     # Starlette picks the handler of the most specific class in the error's MRO.
     for kind, status in STATUS_BY_ERROR:
         app.add_exception_handler(kind, known(status))
@@ -184,13 +205,14 @@ class BodyLimit:
     """Refuses a body whose Content-Length is over `max_bytes` with 413, before reading it. A body
     sent in chunks is counted by FastAPI's own `max_body_size` of each route, set to the same limit."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, *, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+        self.app, self.max_bytes, self.larger = app, max_bytes, larger or {}  # larger: limits of exact paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope["headers"]).get(b"content-length") if scope["type"] == "http" else None
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            body = f'{{"error": "request body larger than {self.max_bytes} bytes", "detail": null}}'.encode()
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            body = f'{{"error": "request body larger than {limit} bytes", "detail": null}}'.encode()
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
             await send({"type": "http.response.start", "status": 413, "headers": headers})
             await send({"type": "http.response.body", "body": body})

@@ -35,6 +35,22 @@ class TaskCreate(Strict):
     retry_policy: RetryOverride | None = None
 
 
+MAX_BATCH = 1000  # tasks in one POST /api/v1/tasks/batch
+
+
+class TaskBatch(Strict):
+    tasks: list[TaskCreate] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"1 to {MAX_BATCH} tasks, each as `POST /api/v1/tasks` takes it; all are sent or none",
+    )
+
+
+class TaskBatchCreated(BaseModel):
+    count: int
+    tasks: list[TaskCreated] = Field(description="One per task of the request, in its order")
+
+
 class Submission(Strict):
     """Options every typed shortcut accepts besides the actor's own arguments."""
 

@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,7 +26,10 @@ from services.cli.sandbox import sandbox
 from services.cli.settings import Failure, settings_or_exit
 from services.cli.shortcuts import register as register_shortcuts
 from services.cli.tasks import tasks, workers
-from services.errors import TickworkError
+from services.errors import MessageRejected, TickworkError
+
+if TYPE_CHECKING:
+    from services.engine.client import Send
 
 
 @click.group()
@@ -84,6 +87,49 @@ def send(
             {"message_id": sent.message_id, "actor": sent.actor, "queue": sent.queue, "priority": sent.priority.value}
         )
     )
+
+
+@main.command("send-many")
+@click.argument("source", type=click.File("r"), default="-")
+def send_many(source: Any) -> None:
+    """Send the messages of SOURCE (a file, or - for stdin), one JSON object a line:
+    `{"actor": ..., "parameters": {...}, "priority": ..., "delay_s": ...}`, all or none: every line is
+    checked against the contract first. Prints each sent message as a JSON line, in the file's order."""
+    from services.engine.client import TickworkClient
+
+    numbered = [(number, _message(number, line)) for number, line in enumerate(source, start=1) if line.strip()]
+    settings = settings_or_exit()
+    with TickworkClient(settings=settings, ledger=sessions()) as client:
+        try:
+            sent = client.send_many([request for _, request in numbered])
+        except MessageRejected as error:
+            where = f"line {numbered[error.index][0]}: " if error.index is not None else ""
+            raise Failure(f"{where}{error} (nothing sent)") from None
+        except TickworkError as error:
+            raise Failure(str(error)) from None
+    for message in sent:
+        shown = {"message_id": message.message_id, "actor": message.actor, "queue": message.queue}
+        click.echo(json.dumps({**shown, "priority": message.priority.value}))
+
+
+def _message(number: int, line: str) -> Send:
+    from services.engine.client import Send
+    from services.engine.priority import Priority
+
+    try:
+        fields = json.loads(line)
+        if not isinstance(fields, dict) or not isinstance(fields.get("actor"), str):
+            raise ValueError('not a JSON object with an "actor"')
+        unknown = set(fields) - {"actor", "parameters", "priority", "delay_s"}
+        if unknown:
+            raise ValueError(f"unknown field(s) {sorted(unknown)}")
+        priority = Priority(fields["priority"]) if fields.get("priority") is not None else None
+        delay_s = fields.get("delay_s")
+        if delay_s is not None and (isinstance(delay_s, bool) or not isinstance(delay_s, int | float)):
+            raise ValueError("delay_s must be a number of seconds")
+        return Send(fields["actor"], fields.get("parameters") or {}, priority, delay_s)
+    except ValueError as error:  # a JSONDecodeError too
+        raise Failure(f"line {number}: {error} (nothing sent)") from None
 
 
 def parse_kwargs(pairs: tuple[str, ...], json_object: str | None) -> dict[str, Any]:

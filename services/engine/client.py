@@ -33,6 +33,7 @@ from services.engine.topology import (
     delay_queue,
     work_queue_arguments,
 )
+from services.errors import MessageRejected
 from services.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the client needs no database library unless it is given a ledger
@@ -146,9 +147,16 @@ class TickworkClient:
         return self.send_many([request])[0]
 
     def send_many(self, requests: Iterable[Send], *, window: int = 256) -> list[SentMessage]:
-        """Validate every message first (nothing is sent if one is invalid), then publish them with up
-        to `window` awaiting confirms at once; returns after every one is confirmed."""
-        outgoing = [self._prepare(request) for request in requests]
+        """Validate every message first (nothing is sent if one is invalid: the MessageRejected raised
+        names its `index`), then publish them with up to `window` awaiting confirms at once; returns
+        after every one is confirmed and recorded in the ledger."""
+        outgoing = []
+        for index, request in enumerate(requests):
+            try:
+                outgoing.append(self._prepare(request))
+            except MessageRejected as error:
+                error.index = index  # the sender of a batch learns which one
+                raise
         self._publish_confirmed(outgoing, window=window)
         if self._ledger is not None:
             self._record_pending(outgoing)

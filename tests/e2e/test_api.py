@@ -42,6 +42,7 @@ def test_health_readiness_and_openapi(api):
         "/api/v1/tasks",
         "/api/v1/tasks/{task_id}",
         "/api/v1/tasks/active",
+        "/api/v1/tasks/batch",
         "/api/v1/tasks/workers",
         "/api/v1/tasks/market-data",
         "/api/v1/tasks/portfolio-prices",
@@ -229,6 +230,17 @@ def test_cancel_a_pending_and_a_running_task(api, start_workers, database_url):
     reply = api.call("DELETE", f"/api/v1/tasks/{busy['task_id']}", token)
     assert reply.status_code == 200 and reply.json()["detail"] == "its worker interrupts it"
     wait_state(database_url, busy["task_id"], "cancelled", timeout=10)
+
+
+def test_a_batch_is_worked_off_once_each_by_the_workers(api, start_workers, database_url):
+    # Given 50 tasks submitted in one batch to `tickwork api`
+    tasks = [{"actor": "probe_record", "parameters": {"tag": f"batch-{i}"}} for i in range(50)]
+    reply = api.call("POST", "/api/v1/tasks/batch", api.token("create"), json={"tasks": tasks})
+    assert reply.status_code == 201, reply.text
+    # When a worker group starts, Then every one completes, in its first attempt
+    start_workers(queues=["refresh"])
+    for task in reply.json()["tasks"]:
+        assert wait_state(database_url, task["task_id"], "completed").attempts == 1
 
 
 def test_logs_workers_and_typed_shortcuts(api, start_workers, database_url):

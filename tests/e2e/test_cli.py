@@ -49,6 +49,36 @@ def test_send_list_show_logs_and_cancel_a_task(tickwork, start_workers, database
     assert [w["status"] for w in workers] == ["alive"]
 
 
+def test_send_many_sends_every_line_or_none(tickwork, rabbit, database_url, tmp_path):
+    # Given a file of three messages, When it is sent, Then each is printed in the file's order
+    good = tmp_path / "good.jsonl"
+    good.write_text(
+        '{"actor": "probe_record", "parameters": {"tag": "a"}}\n\n'
+        '{"actor": "probe_record", "parameters": {"tag": "b"}, "priority": "high"}\n'
+        '{"actor": "probe_order", "parameters": {"tag": "c"}, "delay_s": 60}\n'
+    )
+    sent = [json.loads(line) for line in tickwork("send-many", str(good)).stdout.splitlines()]
+    assert [(s["queue"], s["priority"]) for s in sent] == [
+        ("refresh", "low"),
+        ("refresh", "high"),
+        ("orders", "critical"),
+    ]
+    assert rabbit.depth("refresh") == 2 and rabbit.depth("orders.DQ") == 1
+    for message in sent:
+        wait_state(database_url, message["message_id"], "pending", timeout=5)
+    # And a file with one message the contract refuses sends none, naming its line
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"actor": "probe_record", "parameters": {"tag": "d"}}\n{"actor": "probe_record", "parameters": {"tag": 5}}\n'
+    )
+    refused = tickwork("send-many", str(bad), ok=False)
+    assert refused.returncode == 2 and refused.stderr.startswith("tickwork: line 2: invalid_payload: ")
+    assert "(nothing sent)" in refused.stderr and rabbit.depth("refresh") == 2
+    not_json = tmp_path / "not.jsonl"
+    not_json.write_text('{"actor": "probe_record"}\n{"actor": "probe_record", "priority": "urgent"}\n')
+    assert "line 2: 'urgent' is not a valid Priority" in tickwork("send-many", str(not_json), ok=False).stderr
+
+
 def test_dead_letters_list_show_replay_and_purge(tickwork, start_workers, rabbit):
     start_workers(queues=["refresh"])
     ids = [json.loads(tickwork("send", "probe_fatal", "-k", f"tag=d{i}").stdout)["message_id"] for i in range(3)]

@@ -106,6 +106,8 @@ def test_the_idempotent_replay_is_a_documented_answer():
     for path in ("/api/v1/tasks", "/api/v1/tasks/market-data", "/api/v1/tasks/portfolio-snapshot"):
         replay = paths[path]["post"]["responses"]["200"]
         assert "Idempotent-Replayed" in replay["headers"] and "TaskCreated" in str(replay["content"])
+    batch = paths["/api/v1/tasks/batch"]["post"]["responses"]["200"]
+    assert "Idempotent-Replayed" in batch["headers"] and "TaskBatchCreated" in str(batch["content"])
 
 
 @pytest.mark.parametrize("actor", ["webhook_callback", "send_alert", "send_email", "generate_digest"])

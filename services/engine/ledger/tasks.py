@@ -3,7 +3,7 @@ session as a keyword argument and does one thing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,8 +16,6 @@ from services.engine.ledger.states import CANCELLABLE, FINAL, WAITING, TaskState
 from services.errors import NotFound, TickworkError
 from services.storage.models import Task
 from services.storage.upsert import dialect_insert
-
-INSERT_CHUNK = 500  # rows per statement: 12 columns each, well under PostgreSQL's and SQLite's parameter limits
 
 
 class TaskNotFound(NotFound):
@@ -57,6 +55,8 @@ def record_submitted(
 
 @dataclass(frozen=True)
 class SubmittedTask:
+    """A task a client sent, as its `pending` row records it."""
+
     message_id: str
     actor: str
     queue: str
@@ -65,13 +65,16 @@ class SubmittedTask:
     scheduled_for: datetime | None = None
 
 
-def record_submitted_many(*, session: Session, tasks: Iterable[SubmittedTask]) -> None:
-    """`pending` rows for tasks sent together: one statement per INSERT_CHUNK rows, not one per row."""
+def record_submitted_many(*, session: Session, tasks: Sequence[SubmittedTask]) -> None:
+    """`pending` rows for tasks a client sent, in one statement (a batch of 1,000 is one round trip
+    of rows, not 1,000); never overwrites a row a worker wrote."""
+    if not tasks:
+        return
     rows = [
         _new_row(t.message_id, t.actor, t.queue, t.priority, t.args, t.scheduled_for, TaskState.PENDING) for t in tasks
     ]
-    for first in range(0, len(rows), INSERT_CHUNK):
-        _insert_new(session, rows[first : first + INSERT_CHUNK])
+    statement = dialect_insert(session.get_bind().dialect.name, Task.__table__)  # type: ignore[attr-defined]
+    session.execute(statement.on_conflict_do_nothing(index_elements=["message_id"]), rows)
 
 
 def record_skipped(
@@ -117,9 +120,9 @@ def _new_row(
     }
 
 
-def _insert_new(session: Session, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
+def _insert_new(session: Session, row: dict[str, Any]) -> None:
     statement = dialect_insert(session.get_bind().dialect.name, Task)
-    session.execute(statement.values(rows).on_conflict_do_nothing(index_elements=["message_id"]))
+    session.execute(statement.values(row).on_conflict_do_nothing(index_elements=["message_id"]))
 
 
 def get_task(*, session: Session, message_id: str) -> Task:
