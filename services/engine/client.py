@@ -6,6 +6,10 @@ mandatory routing); `send_many` keeps many confirms in flight at once, so one th
 of confirmed messages a second. Across a broker restart the client reconnects and publishes again
 what was not confirmed, so a send that returned is never lost. A message published again may arrive
 twice; its id stays the same and every actor is idempotent.
+
+While RabbitMQ blocks publishers (a memory or disk alarm) a send waits for the alarm to clear on the
+same connection, for at most the publish timeout, then raises PublishFailed saying so: it neither
+retries for minutes nor publishes again what RabbitMQ may already hold.
 """
 
 from __future__ import annotations
@@ -209,8 +213,17 @@ class TickworkClient:
                         return
                 except _RETRYABLE as exc:
                     confirmed = self._publisher.confirmed if self._publisher else set()
+                    blocked = self._publisher.blocked if self._publisher else None
                     remaining = [item for item in remaining if item.sent.message_id not in confirmed]
                     self._drop_connection()
+                    if blocked or isinstance(exc, pika.exceptions.ConnectionBlockedTimeout):
+                        # The alarm is broker-wide: another connection is blocked too, and publishing
+                        # again would duplicate what RabbitMQ read before it blocked this one.
+                        raise PublishFailed(
+                            f"RabbitMQ blocked publishing ({blocked or 'a resource alarm'}) for {timeout_s:g} s: "
+                            f"{len(remaining)} message(s) unconfirmed; RabbitMQ may still deliver them once "
+                            "the alarm clears, so send again with the same message ids"
+                        ) from exc
                     error = exc
             log.warning("publish_retry messages=%d attempt=%d error=%r", len(remaining), attempt, error)
             time.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
