@@ -92,7 +92,14 @@ def _client_restart(r: dict[str, Any]) -> list[str]:
         f"**The client sending through a RabbitMQ restart** ({r['date']}): one thread sending confirmed "
         f"messages one by one while RabbitMQ stopped and started ({r['outage_s']} s from stop to back up); "
         f"the slowest `send` took {r['slowest_send_s']} s (it reconnected and published again), none failed; "
-        f"the queue, drained, held each confirmed id once.",
+        f"the queue, drained, held every confirmed id, {r['queued_twice']} of them twice"
+        + (
+            " (the message awaiting its confirm when RabbitMQ closed the connection: RabbitMQ had it, the "
+            "confirm was lost, the client published it again with the same id, so it has one ledger row and "
+            "an idempotent actor applies it once)."
+            if r["queued_twice"]
+            else "."
+        ),
         "",
         "| confirmed | lost | queued twice | queued, not confirmed | send errors | ledger rows | outage s |",
         "|---|---|---|---|---|---|---|",
