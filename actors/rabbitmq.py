@@ -8,6 +8,9 @@ Changes to the stock broker, each small:
 - an acknowledgement waits for `ack_barrier` (the task ledger's writer): a message is acked only once
   the ledger row of its final state is committed, so a SIGKILL never leaves an acked message behind
   a `running` row;
+- a message is acknowledged only by the consumer that received it: one delivered on a connection
+  since lost is not acked (RabbitMQ delivers it again) on the consumer Dramatiq reconnected, where its
+  delivery tag would name another delivery of the new channel, unfinished;
 - middleware hooks are called only on the middleware that define them, and a delivered message
   answers attribute reads without a Python call (see `pin_message_fields`): both cost every message.
 
@@ -228,7 +231,20 @@ class DeadLetteringConsumer(RabbitmqConsumer):
             if sent_id:
                 changes["message_id"] = str(sent_id)[:128]
             readdress_message(proxy, **changes)
+        if proxy is not None:
+            proxy.received_by = self
         return pin_message_fields(proxy)
+
+    def _received_elsewhere(self, message: Any) -> bool:
+        # Dramatiq hands a finished message to whichever consumer its thread holds now: after a
+        # reconnect, a new one whose channel numbers its deliveries from 1 again.
+        if getattr(message, "received_by", self) is self:
+            return False
+        self.logger.warning(
+            "Not acknowledging message %s: it came on a connection since lost; RabbitMQ delivers it again.",
+            message.message_id,
+        )
+        return True
 
     def ack(self, message: Any) -> None:
         """Acknowledge after processing, as Dramatiq does, but only once the ledger row is committed
@@ -236,6 +252,8 @@ class DeadLetteringConsumer(RabbitmqConsumer):
         Dramatiq wakes the connection's thread once per message to send one ack frame each; here one
         wake-up sends every ack that is due, with one `multiple` ack for the finished deliveries older
         than any unfinished one."""
+        if self._received_elsewhere(message):
+            return
         barrier = self.broker.ack_barrier
         if barrier is None:
             self._release(delivery_tag(message))
@@ -305,6 +323,8 @@ class DeadLetteringConsumer(RabbitmqConsumer):
         self._sync_prefetch()
 
     def nack(self, message: Any) -> None:
+        if self._received_elsewhere(message):  # its redelivery is dead-lettered, once
+            return
         record = dead_letter_record(message, self.queue_name)
         raw = message.options.get(REJECTED_BODY)
         if raw is not None:

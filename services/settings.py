@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # Publishes a client retries across connection loss before raising PublishFailed: 9 back off for
     # 26 s in all, past a restart of RabbitMQ with its management and prometheus plugins (9 s idle here).
     tickwork_publish_attempts: int = Field(9, ge=1, le=100)
+    # How long one attempt waits for its confirms; while RabbitMQ blocks publishers (a memory or disk
+    # alarm) a send waits this long once, then fails saying so: no further attempts.
     tickwork_publish_timeout_seconds: float = Field(10.0, gt=0, le=300)
 
     # Extra modules that register actor specs in the contract (comma-separated, imported by the CLI

@@ -6,6 +6,10 @@ mandatory routing); `send_many` keeps many confirms in flight at once, so one th
 of confirmed messages a second. Across a broker restart the client reconnects and publishes again
 what was not confirmed, so a send that returned is never lost. A message published again may arrive
 twice; its id stays the same and every actor is idempotent.
+
+While RabbitMQ blocks publishers (a memory or disk alarm) a send waits for the alarm to clear on the
+same connection, for at most the publish timeout, then raises PublishFailed saying so: it neither
+retries for minutes nor publishes again what RabbitMQ may already hold.
 """
 
 from __future__ import annotations

@@ -2,8 +2,11 @@
 
 A pika BlockingChannel in confirm mode waits for each message's confirm before the next publish,
 which caps one sender near 1,000 messages a second. Here confirms are handled by the underlying
-channel as they arrive, so up to `window` messages await theirs at once; `pump()` takes those that arrived into
-`confirmed`, and names in `refused` the messages RabbitMQ refused or could not route.
+channel as they arrive, so up to `window` messages await theirs at once; `pump()` takes those that
+arrived into `confirmed`, and names in `refused` the messages RabbitMQ refused or could not route.
+While RabbitMQ blocks the connection (a memory or disk alarm) `blocked` says why: the caller then
+waits on this connection rather than publishing again on another, which the alarm blocks too (and
+which would duplicate every message RabbitMQ had read before it blocked).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class ConfirmedPublisher:
         self._awaiting: dict[int, str] = {}
         self.confirmed: set[str] = set()
         self.refused: dict[str, str] = {}
+        self.blocked: str | None = None
+        connection.add_on_connection_blocked_callback(self._on_blocked)
+        connection.add_on_connection_unblocked_callback(self._on_unblocked)
 
     @property
     def is_open(self) -> bool:
@@ -93,6 +99,12 @@ class ConfirmedPublisher:
         # Confirms are handled below pika's blocking layer, which would sleep out its time limit
         # unaware of them: a no-op callback marks the connection ready, so the wait returns now.
         self._connection.add_callback_threadsafe(_wake)
+
+    def _on_blocked(self, _connection: Any, frame: Any) -> None:
+        self.blocked = str(getattr(frame.method, "reason", "") or "a resource alarm")
+
+    def _on_unblocked(self, _connection: Any, _frame: Any) -> None:
+        self.blocked = None
 
     def _on_return(self, _channel: Any, method: Any, properties: Any, _body: bytes) -> None:
         # RabbitMQ returns an unroutable mandatory message before acking it.

@@ -48,6 +48,7 @@ class Publisher(Protocol):
     window: int
     confirmed: set[str]
     refused: dict[str, str]
+    blocked: str | None  # why RabbitMQ blocks the connection (a resource alarm), or None
 
     @property
     def is_open(self) -> bool: ...
@@ -166,7 +167,25 @@ class GroupCommit:
         except RETRYABLE as error:
             if publisher is not None:
                 self._take_confirms(publisher)  # what it confirmed before failing is not sent again
-            self._retry(error, set(self._in_flight))
+            blocked = publisher.blocked if publisher is not None else None
+            if blocked or isinstance(error, pika.exceptions.ConnectionBlockedTimeout):
+                self._fail_blocked(blocked, error)
+            else:
+                self._retry(error, set(self._in_flight))
+
+    def _fail_blocked(self, blocked: str | None, error: Exception) -> None:
+        # The alarm is broker-wide: another connection is blocked too, and publishing again would
+        # duplicate what RabbitMQ read before it blocked this one. Every waiting caller is told.
+        self._drop()
+        for ticket in list(self._in_flight):
+            self._finish(
+                ticket,
+                PublishFailed(
+                    f"RabbitMQ blocked publishing ({blocked or 'a resource alarm'}) for {self._timeout_s:g} s: "
+                    f"{len(ticket.pending)} message(s) unconfirmed; RabbitMQ may still deliver them once "
+                    f"the alarm clears, so send again with the same message ids ({error!r})"
+                ),
+            )
 
     def _publish_pending(self, ticket: _Ticket, publisher: Publisher) -> None:
         ticket.published_on, ticket.published_at = publisher, time.monotonic()

@@ -59,3 +59,18 @@ def queue_depths(rabbit_url: str) -> dict[str, int]:
         return {"queue_left": rabbit.depth("refresh"), "dead_letters": rabbit.depth("refresh.XQ")}
     finally:
         rabbit.close()
+
+
+def starts_by_message(probe_log: Path) -> dict[str, list[dict[str, Any]]]:
+    """Each message id's probe `start` records (wall time `t`, `pid`), in the order they ran."""
+    starts: dict[str, list[dict[str, Any]]] = {}
+    for record in read_probe_log(probe_log):
+        if record["event"] == "start":
+            starts.setdefault(record["message_id"], []).append(record)
+    return starts
+
+
+def reruns_started_after(probe_log: Path, moment: float) -> list[str]:
+    """Messages run more than once whose first run started after `moment` (wall time): none of them
+    can have been unacknowledged work of a connection lost before then."""
+    return [mid for mid, runs in starts_by_message(probe_log).items() if len(runs) > 1 and runs[0]["t"] > moment]

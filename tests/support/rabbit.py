@@ -12,7 +12,7 @@ import subprocess
 import time
 import uuid
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import pika
 import pika.exceptions
@@ -103,3 +103,21 @@ class Rabbit:
 
 def decode(body: bytes) -> dict[str, Any]:
     return json.loads(body)
+
+
+def vhost_of(url: str) -> str:
+    return unquote(urlsplit(url).path.lstrip("/")) or "/"
+
+
+def unacknowledged(url: str, queue: str) -> int:
+    """Deliveries of `queue` RabbitMQ holds unacknowledged (its own count, via rabbitmqctl)."""
+    listing = rabbitmqctl(
+        "list_queues", "-q", "--no-table-headers", "-p", vhost_of(url), "name", "messages_unacknowledged"
+    )
+    counts = dict(line.split("\t") for line in listing.splitlines() if "\t" in line)
+    return int(counts[queue])
+
+
+def close_connections(url: str, reason: str = "closed by a test") -> None:
+    """Close every client connection to `url`'s vhost from the broker's side, at once (the other vhosts' stay)."""
+    rabbitmqctl("close_all_connections", "--vhost", vhost_of(url), "--limit", "1000", reason)

@@ -25,6 +25,7 @@ class SlowConfirms:
         self.rounds: list[int] = []  # how many confirms each pump delivered
         self.confirmed: set[str] = set()
         self.refused: dict[str, str] = {}
+        self.blocked: str | None = None
         self._refuse = refuse or set()
         self._in_flight: list[tuple[float, str]] = []
 
