@@ -1,5 +1,5 @@
 # Shortcuts for people who have make; the scripts in ops/scripts are the source of truth.
-.PHONY: run test test-quick lint bench bench-maintenance bench-market-data bench-portfolio bench-trading bench-bots bench-console schemas
+.PHONY: run test test-quick lint bench soak bench-maintenance bench-market-data bench-portfolio bench-trading bench-bots bench-console schemas
 
 run:
 	bash ops/scripts/run.sh
@@ -15,6 +15,9 @@ lint:
 
 bench:
 	EXTRAS=dev,bench bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.run
+
+soak:
+	EXTRAS=dev,bench bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.soak
 
 bench-maintenance:
 	bash ops/scripts/setup.sh && bash ops/scripts/ensure-services.sh && .venv/bin/python -m bench.maintenance
