@@ -144,6 +144,8 @@ def soak(args: argparse.Namespace, url: str, database_url: str, scratch: Path) -
         TICKWORK_SANDBOX_URL=f"http://127.0.0.1:{free_port()}",
         TICKWORK_METRICS_DIR=str(scratch / "metrics"),
         TICKWORK_BACKUP_DIR=str(scratch / "backups"),
+        TICKWORK_ARCHIVE_DIR=str(scratch / "archive"),
+        TICKWORK_REPORTS_DIR=str(scratch / "reports"),
         TICKWORK_LOG_LEVEL="WARNING",
     )
     api_url = f"http://127.0.0.1:{ports['TICKWORK_API_PORT']}"
