@@ -32,8 +32,10 @@ def get(port: int, path: str) -> tuple[int, str]:
 
 
 def test_each_announced_metrics_endpoint_is_served_by_its_own_process(worker_env):
-    # Given the main job, with the scheduler's port set to one the groups take (as the defaults did)
-    first = free_port_run(len(WORKER_GROUPS) + 1)
+    # Given the main job, with the scheduler's port set to one the groups take (as the defaults did);
+    # below the ephemeral range, where polling a port not bound yet cannot connect the poll to itself
+    # (a client given that same port as its own answers its own request: "BadStatusLine: GET ...")
+    first = free_port_run(len(WORKER_GROUPS) + 1, below_ephemeral=True)
     env = {
         **worker_env,
         "METRICS_PORT": str(first),
