@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tests.support.ledger import all_tasks
-from tests.support.rabbit import decode, have_rabbitmqctl, rabbitmqctl
+from tests.support.rabbit import copies_in_queue, have_rabbitmqctl, restart_broker
 
 pytestmark = [
     pytest.mark.rabbitmq,
@@ -25,15 +25,6 @@ pytestmark = [
 
 CLIENTS = 32
 TASK = {"actor": "probe_record", "parameters": {"tag": "concurrent"}}
-
-
-def queued_ids(rabbit, queue: str) -> list[str]:
-    ids = []
-    while True:
-        method, _, body = rabbit.channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            return ids
-        ids.append(decode(body)["message_id"])
 
 
 @pytest.mark.restarts_broker
@@ -62,21 +53,15 @@ def test_every_201_from_32_concurrent_callers_is_queued_and_recorded_once_across
         thread.start()
     time.sleep(1.5)
     # When RabbitMQ stops and starts under them
-    rabbitmqctl("stop_app")
-    time.sleep(1)
-    rabbitmqctl("start_app")
-    rabbitmqctl("await_startup")
+    restart_broker(down_s=1)
     time.sleep(2)
     stop.set()
     for thread in callers:
         thread.join(timeout=90)
 
     # Then every id answered 201 is a different task, queued, and recorded once in the ledger
-    from tests.support.rabbit import Rabbit
-
-    after = Rabbit(rabbit_url)
-    queued = queued_ids(after, "refresh")
-    after.close()
+    copies = copies_in_queue(rabbit_url)
+    queued = list(copies.elements())
     assert len(answered) > CLIENTS, f"too few answers to say anything: {len(answered)}; refused {refused[:3]}"
     assert len(set(answered)) == len(answered)
     assert set(answered) <= set(queued)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 
 import pytest
 
@@ -20,7 +19,7 @@ from services.errors import PublishFailed
 from services.settings import Settings
 from tests.faults.accounting import ledger_states
 from tests.faults.results import write_result
-from tests.support.rabbit import Rabbit, decode, have_rabbitmqctl, rabbitmqctl
+from tests.support.rabbit import copies_in_queue, have_rabbitmqctl, rabbitmqctl, restart_broker
 
 pytestmark = [
     pytest.mark.rabbitmq,
@@ -33,20 +32,6 @@ pytestmark = [
 # A RabbitMQ memory alarm at once: every publishing connection is blocked.
 NO_MEMORY, NORMAL_MEMORY = "0.0000001", "0.4"
 TIMEOUT_S = 5.0
-
-
-def copies_in_queue(rabbit_url: str, queue: str = "refresh") -> Counter[str]:
-    """How many times each message id sits in `queue` (drained), on a fresh connection."""
-    rabbit = Rabbit(rabbit_url)
-    found: Counter[str] = Counter()
-    try:
-        while True:
-            method, _, body = rabbit.channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                return found
-            found[decode(body)["message_id"]] += 1
-    finally:
-        rabbit.close()
 
 
 def test_sends_through_a_broker_restart_lose_nothing_confirmed_and_duplicate_at_most_the_one_in_flight(
@@ -74,12 +59,7 @@ def test_sends_through_a_broker_restart_lose_nothing_confirmed_and_duplicate_at_
     time.sleep(1)
     # When RabbitMQ stops for 3 s and starts again underneath it
     stopping_at = time.monotonic()
-    try:
-        rabbitmqctl("stop_app")
-        time.sleep(3)
-    finally:
-        rabbitmqctl("start_app")
-        rabbitmqctl("await_startup")
+    restart_broker(down_s=3)
     up_at = time.monotonic()
     sent_before_up = len(confirmed)
     time.sleep(2)

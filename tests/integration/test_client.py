@@ -10,7 +10,7 @@ import pytest
 import tests.support.probe_contract  # noqa: F401  (the probes' contract entries)
 from services.errors import PayloadInvalid, UnknownActor
 from tests.support.ledger import all_tasks
-from tests.support.rabbit import decode, have_rabbitmqctl, rabbitmqctl
+from tests.support.rabbit import copies_in_queue, decode, have_rabbitmqctl, restart_broker
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -61,26 +61,14 @@ def test_no_confirmed_send_is_lost_across_a_broker_restart(broker_to_itself, cli
         sender.start()
     time.sleep(0.5)
     # When the broker restarts underneath it
-    rabbitmqctl("stop_app")
-    time.sleep(1)
-    rabbitmqctl("start_app")
-    rabbitmqctl("await_startup")
+    restart_broker(down_s=1)
     time.sleep(1.5)
     stop.set()
     for sender in senders:
         sender.join(timeout=60)
 
     # Then every send that returned is in the queue after the restart (duplicates allowed)
-    from tests.support.rabbit import Rabbit
-
-    after = Rabbit(rabbit_url)
-    ids = set()
-    while True:
-        method, _, body = after.channel.basic_get("refresh", auto_ack=True)
-        if method is None:
-            break
-        ids.add(decode(body)["message_id"])
-    after.close()
+    ids = set(copies_in_queue(rabbit_url))
     assert confirmed and len(set(confirmed)) == len(confirmed) and set(confirmed) <= ids
     assert not errors, f"sends failed outright: {errors[:3]}"
     # and each is in the ledger, once, as the API and CLI record it

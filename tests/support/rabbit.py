@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections import Counter
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -121,3 +122,28 @@ def unacknowledged(url: str, queue: str) -> int:
 def close_connections(url: str, reason: str = "closed by a test") -> None:
     """Close every client connection to `url`'s vhost from the broker's side, at once (the other vhosts' stay)."""
     rabbitmqctl("close_all_connections", "--vhost", vhost_of(url), "--limit", "1000", reason)
+
+
+def restart_broker(down_s: float) -> None:
+    """`rabbitmqctl stop_app`, `down_s` seconds down, `start_app` (whatever happens) and wait until it
+    is up. For a test marked `restarts_broker`, holding `broker_to_itself`."""
+    try:
+        rabbitmqctl("stop_app")
+        time.sleep(down_s)
+    finally:
+        rabbitmqctl("start_app")
+        rabbitmqctl("await_startup")
+
+
+def copies_in_queue(url: str, queue: str = "refresh") -> Counter[str]:
+    """How many times each message id sits in `queue` (drained), on a fresh connection."""
+    rabbit = Rabbit(url)
+    found: Counter[str] = Counter()
+    try:
+        while True:
+            method, _, body = rabbit.channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return found
+            found[decode(body)["message_id"]] += 1
+    finally:
+        rabbit.close()
