@@ -101,8 +101,7 @@ class TickworkClient:
         appears when a worker first sees the message)."""
         self._settings = settings or get_settings()
         self._contract = contract
-        self._ledger = ledger
-        self._ledger_writes: GroupWriter | None = None
+        self._ledger_writes: GroupWriter | None = None  # None: no ledger to record pending rows in
         if ledger is not None:
             from services.storage.group_commit import GroupWriter
 
@@ -162,8 +161,8 @@ class TickworkClient:
                 error.index = index  # the sender of a batch learns which one
                 raise
         self._publish_confirmed(outgoing, window=window)
-        if self._ledger is not None:
-            self._record_pending(outgoing)
+        if self._ledger_writes is not None:
+            self._record_pending(self._ledger_writes, outgoing)
         return [item.sent for item in outgoing]
 
     def publish(
@@ -210,7 +209,7 @@ class TickworkClient:
     def _publish_confirmed(self, outgoing: list[_Outgoing], *, window: int) -> None:
         self._stream.publish(outgoing, window=window)
 
-    def _record_pending(self, outgoing: list[_Outgoing]) -> None:
+    def _record_pending(self, ledger: GroupWriter, outgoing: list[_Outgoing]) -> None:
         # After the confirms: a row never claims a task that was not sent. A worker that got there
         # first keeps its row (insert-or-ignore). Threads sharing the client share the commits.
         from services.engine.ledger.tasks import SubmittedTask, record_submitted_many
@@ -230,8 +229,7 @@ class TickworkClient:
         def write(session: Session) -> None:
             record_submitted_many(session=session, tasks=tasks)
 
-        assert self._ledger_writes is not None
-        self._ledger_writes.write(write)
+        ledger.write(write)
 
     def _ensure_publisher(self, window: int) -> ConfirmedPublisher:
         if self._publisher is None or not self._publisher.is_open:
