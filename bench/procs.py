@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,14 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.support.ports import free_port, free_port_run  # noqa: F401 (the benchmarks' ports: the tests' allocator)
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DRAMATIQ = str(BIN / "dramatiq")
 CELERY = str(BIN / "celery")
 
 _running: list[Group] = []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Group:

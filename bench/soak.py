@@ -26,9 +26,9 @@ import httpx
 
 from bench import rabbit
 from bench.database import throwaway_database
-from bench.procs import BIN, ROOT, free_port
+from bench.procs import BIN, ROOT, free_port, free_port_run
 from bench.run import say
-from tests.support.processes import cmdline, descendants, free_port_run
+from tests.support.processes import cmdline, descendants
 
 EVERY_SECOND: list[tuple[str, dict[str, Any]]] = [
     ("fetch_market_data", {"symbols": ["AAPL", "MSFT", "BTC-USD"]}),

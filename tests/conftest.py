@@ -15,8 +15,9 @@ import pytest
 from services.storage.db import session_factory
 from services.storage.migrate import upgrade
 from tests.support.databases import throwaway_database
+from tests.support.ports import free_port
 from tests.support.rabbit import Rabbit, create_vhost, delete_vhost, have_rabbitmqctl
-from tests.support.workers import ROOT, WorkerGroup, free_port
+from tests.support.workers import ROOT, WorkerGroup
 
 ENSURE_SERVICES = ROOT / "ops" / "scripts" / "ensure-services.sh"
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from services.cli.worker_groups import WORKER_GROUPS
-from tests.support.processes import cmdline, free_port_run
-from tests.support.workers import ROOT, free_port, wait_for
+from tests.support.ports import free_port, free_port_run
+from tests.support.processes import cmdline
+from tests.support.workers import ROOT, wait_for
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -35,7 +36,7 @@ def test_each_announced_metrics_endpoint_is_served_by_its_own_process(worker_env
     # Given the main job, with the scheduler's port set to one the groups take (as the defaults did);
     # below the ephemeral range, where polling a port not bound yet cannot connect the poll to itself
     # (a client given that same port as its own answers its own request: "BadStatusLine: GET ...")
-    first = free_port_run(len(WORKER_GROUPS) + 1, below_ephemeral=True)
+    first = free_port_run(len(WORKER_GROUPS) + 1)
     env = {
         **worker_env,
         "METRICS_PORT": str(first),

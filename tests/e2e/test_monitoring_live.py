@@ -39,8 +39,9 @@ from ops.monitoring.render import GROUP_QUEUES, RULES_YML, Stack, WorkerGroup, r
 from services.cli.worker_groups import WORKER_GROUPS
 from tests.e2e.test_main_job_endpoints import ANNOUNCED, get
 from tests.support.mail import smtp_server
-from tests.support.processes import child_matching, descendants, free_port_run
-from tests.support.workers import ROOT, free_port, wait_for
+from tests.support.ports import free_port, free_port_run
+from tests.support.processes import child_matching, descendants
+from tests.support.workers import ROOT, wait_for
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow, pytest.mark.postgres]
 BIN = Path(sys.executable).parent
@@ -142,9 +143,7 @@ def test_provoked_alerts_fire_and_reach_the_operators_and_every_panel_is_asked(
         "RabbitMQ's prometheus plugin is off: ops/scripts/ensure-services.sh enables it"
     )
     with smtp_server() as (inbox, smtp_port):
-        first = free_port_run(
-            len(WORKER_GROUPS) + 4, below_ephemeral=True
-        )  # the groups, the scheduler, the API, Prometheus, Alertmanager
+        first = free_port_run(len(WORKER_GROUPS) + 4)  # the groups, the scheduler, the API, Prometheus, Alertmanager
         api_port, prometheus_port, alertmanager_port = range(
             first + len(WORKER_GROUPS) + 1, first + len(WORKER_GROUPS) + 4
         )

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import requests
 
+from tests.support.ports import free_port
 from tests.support.sandbox import TICKWORK, SandboxProcess
-from tests.support.workers import ROOT, free_port, wait_for
+from tests.support.workers import ROOT, wait_for
 
 TIMEOUT = 10
 

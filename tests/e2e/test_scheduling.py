@@ -18,8 +18,9 @@ from services.engine.client import Send
 from services.storage.db import session_scope
 from services.storage.models import ScheduledRun, Task
 from tests.support.ledger import wait_state
+from tests.support.ports import free_port
 from tests.support.probe_contract import FAST_RETRY
-from tests.support.workers import ROOT, free_port, read_probe_log, wait_for
+from tests.support.workers import ROOT, read_probe_log, wait_for
 
 pytestmark = pytest.mark.rabbitmq
 BIN = Path(sys.executable).parent

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.support.workers import free_port
+from tests.support.ports import free_port
 
 
 def _binary(name: str) -> str:

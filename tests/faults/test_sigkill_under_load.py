@@ -20,7 +20,8 @@ from services.cli.child_processes import ChildSpec, Supervisor
 from services.engine.client import Send
 from tests.faults.accounting import account, queue_depths
 from tests.faults.results import write_result
-from tests.support.workers import DRAMATIQ, free_port, read_probe_log, wait_for
+from tests.support.ports import free_port
+from tests.support.workers import DRAMATIQ, read_probe_log, wait_for
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -87,7 +87,7 @@ def test_rates_come_from_the_management_api_when_configured(rabbit_url, rabbit, 
 
 
 def test_a_management_api_that_does_not_answer_leaves_rates_out(rabbit_url, rabbit):
-    from tests.support.workers import free_port
+    from tests.support.ports import free_port
 
     stats = {s.queue: s for s in queue_stats(rabbit_url, f"http://127.0.0.1:{free_port()}")}
     assert stats["refresh"].publish_rate is None and stats["refresh"].consumers >= 0

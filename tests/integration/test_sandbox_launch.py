@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.sandbox.launch import plan_sandbox
+from tests.support.ports import free_port
 from tests.support.sandbox import SandboxServer
-from tests.support.workers import free_port
 
 
 def test_a_running_sandbox_is_used_as_is(sandbox: SandboxServer) -> None:

@@ -11,7 +11,8 @@ import requests
 
 from services.api.tokens import create_token
 from services.storage.db import session_scope
-from tests.support.workers import ROOT, free_port, wait_for
+from tests.support.ports import free_port
+from tests.support.workers import ROOT, wait_for
 
 TICKWORK = str(Path(sys.executable).with_name("tickwork"))
 

@@ -17,7 +17,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.support.workers import free_port
+from tests.support.ports import free_port
 
 USER, PASSWORD = "tickwork", "s3cret-password"
 

@@ -1,31 +1,9 @@
-"""Ports and processes for the tests that run the main job: a run of free ports, and the process
-tree under a pid, read from /proc (no psutil here)."""
+"""The process tree under a pid, read from /proc (no psutil here), for the tests that run the main job."""
 
 from __future__ import annotations
 
-import random
 import re
-import socket
 from pathlib import Path
-
-from tests.support.workers import free_port
-
-
-def free_port_run(count: int, *, below_ephemeral: bool = False) -> int:
-    """p with p..p+count-1 free now. `below_ephemeral`: below the kernel's ephemeral range, for a test
-    whose many connections (scrapes, webhooks, AMQP) take ephemeral ports, one of which could take a
-    port of the run between its pick and its bind."""
-    low, _ = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    for _ in range(200):
-        first = random.randrange(20000, low - count) if below_ephemeral else free_port()
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as sock:
-                    sock.bind(("0.0.0.0", port))
-            return first
-        except OSError:
-            continue
-    raise AssertionError("no run of free ports")
 
 
 def parents() -> dict[int, int]:

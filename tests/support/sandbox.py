@@ -17,7 +17,8 @@ from typing import Any
 import requests
 
 from services.sandbox.server import Sandbox, SandboxHTTPServer, start, stop
-from tests.support.workers import ROOT, free_port, wait_for
+from tests.support.ports import free_port
+from tests.support.workers import ROOT, wait_for
 
 TICKWORK = str(Path(sys.executable).with_name("tickwork"))
 TIMEOUT = 10
