@@ -12,8 +12,8 @@ import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from actors.metrics_dir import run_dir
 from services.engine.health import check_broker, check_database
+from services.metrics_dir import run_dir
 from services.settings import get_settings
 
 

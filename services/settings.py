@@ -10,6 +10,8 @@ an optional one) where it is used, and the one-line error never shows them, nor 
 
 from __future__ import annotations
 
+import importlib
+import os
 import re
 from decimal import Decimal
 from functools import lru_cache
@@ -158,6 +160,9 @@ class Settings(BaseSettings):
     # -- REST API ---------------------------------------------------------------------------------
     tickwork_api_host: str = "127.0.0.1"
     tickwork_api_port: int = Field(8000, ge=1, le=65535)
+    # Server processes of `tickwork api`, sharing its port: one per CPU core by default, since a
+    # request's CPU (ASGI, validation, SQL) holds the process's GIL. 1 serves in the `tickwork api` process.
+    tickwork_api_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     # Larger request bodies are refused with 413 before they are read.
     tickwork_api_max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
     # The same for POST /api/v1/tasks/batch, whose body holds up to 1,000 tasks.
@@ -255,6 +260,17 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         raise SettingsError(_one_line(error)) from None
+
+
+def import_contract_modules(settings: Settings) -> None:
+    """Import the modules of TICKWORK_CONTRACT_MODULES (they add actors to the contract)."""
+    for module in filter(None, (m.strip() for m in settings.tickwork_contract_modules.split(","))):
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise SettingsError(
+                f"invalid setting TICKWORK_CONTRACT_MODULES: cannot import {module!r}: {error}"
+            ) from None
 
 
 @lru_cache(maxsize=1)

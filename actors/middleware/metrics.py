@@ -1,6 +1,6 @@
 """Prometheus metrics: Dramatiq's `dramatiq_*` series plus Tickwork's `tickwork_*` series.
 
-All worker processes of a group write to one multiprocess folder (see `actors.metrics_dir`), and a
+All worker processes of a group write to one multiprocess folder (see `services.metrics_dir`), and a
 forked exposition server (`actors.metrics_server`) serves them together on METRICS_PORT.
 Labels are bounded: an actor or queue outside the contract is counted as "unknown".
 
@@ -21,7 +21,6 @@ from dramatiq.common import current_millis, q_name
 
 from actors.encoder import REJECTION
 from actors.internals import histogram_upper_bounds, histogram_values, set_dramatiq_prometheus_folder
-from actors.metrics_dir import prepare_run_dir
 from actors.middleware.cancellation import CANCELLED
 from actors.middleware.scheduled_runs import OUTDATED
 from actors.middleware.tally import Flusher, Histogram, Layout, Tally
@@ -29,6 +28,7 @@ from actors.timetable import JOB_NAMES
 from services.contract import CONTRACT
 from services.engine.topology import QUEUES
 from services.errors import TaskCancelled
+from services.metrics_dir import prepare_run_dir
 
 # Dramatiq's own buckets for dramatiq_message_duration_milliseconds (+Inf is implied).
 DRAMATIQ_MS_BUCKETS = (

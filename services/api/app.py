@@ -4,6 +4,8 @@ methods, request size limit), health."""
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -46,9 +48,10 @@ from services.engine.client import TickworkClient
 from services.engine.health import check_broker, check_database
 from services.engine.ledger.tasks import TaskNotCancellable
 from services.errors import MessageRejected, NotFound, PublishFailed, TickworkError
+from services.metrics_dir import prepare_run_dir
 from services.notifications.preferences import PreferenceInvalid
 from services.scheduling.store import job_names
-from services.settings import Settings
+from services.settings import Settings, import_contract_modules, load_settings
 from services.storage.db import SessionFactory, session_factory
 from services.storage.group_commit import GroupWriter
 from services.trading.errors import OrderNotCancellable
@@ -116,9 +119,9 @@ def create_app(settings: Settings) -> FastAPI:
 
 def _health(app: FastAPI, settings: Settings) -> None:
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """Alive: the process answers."""
-        return {"status": "alive"}
+    def healthz() -> dict[str, str | int]:
+        """Alive: the process answers (which one of TICKWORK_API_PROCESSES: its pid)."""
+        return {"status": "alive", "pid": os.getpid()}
 
     @app.get("/readyz", tags=["health"], responses={503: {"description": "a dependency is unreachable"}})
     def readyz(response: Response) -> dict[str, str]:
@@ -221,12 +224,32 @@ class BodyLimit:
 
 
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
+    """Serve on one port with TICKWORK_API_PROCESSES processes: uvicorn's own supervisor binds the
+    socket, starts each process (which builds the app from the environment, as this one read it) and
+    starts a new one for any that dies."""
     import uvicorn
 
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.tickwork_api_host,
-        port=port or settings.tickwork_api_port,
-        log_level=settings.tickwork_log_level.lower(),
-        proxy_headers=settings.tickwork_api_trusted_proxy,  # else uvicorn trusts them from 127.0.0.1
-    )
+    options: dict[str, Any] = {
+        "host": host or settings.tickwork_api_host,
+        "port": port or settings.tickwork_api_port,
+        "log_level": settings.tickwork_log_level.lower(),
+        "proxy_headers": settings.tickwork_api_trusted_proxy,  # else uvicorn trusts them from 127.0.0.1
+    }
+    if settings.tickwork_api_processes == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    folder = prepare_run_dir(settings.tickwork_metrics_dir, main=os.getpid())
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # inherited: each process stores its samples there
+    try:
+        uvicorn.run(
+            "services.api.app:app_from_environment", factory=True, workers=settings.tickwork_api_processes, **options
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one server process of several (serve)."""
+    settings = load_settings()
+    import_contract_modules(settings)
+    return create_app(settings)

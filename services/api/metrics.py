@@ -6,14 +6,20 @@ of scheduled jobs (`POST /api/v1/jobs/{name}/trigger`, the console's "run now") 
 `tickwork_schedule_runs_total`, the scheduler's own name for the runs it sends: `sum by (job_name)`
 over both counts every run, and `{job="api"}` picks the manual ones. Every series a dashboard or
 rule reads exists at 0 from start-up, so that `rate()` sees the first request and the first trigger.
+
+With several server processes (TICKWORK_API_PROCESSES), each writes its samples to the folder
+`serve` gives them (prometheus_client's multiprocess mode, chosen when the process first imports
+it), and whichever process answers a scrape serves the sum over all of them.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.methods import RouteTable, route_template
@@ -60,7 +66,12 @@ class ApiMetrics:
         self.manual_runs.labels(job).inc()
 
     def exposition(self) -> tuple[bytes, str]:
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if folder is None:  # one process: its own series
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        every_process = CollectorRegistry()
+        MultiProcessCollector(every_process, path=folder)
+        return generate_latest(every_process), CONTENT_TYPE_LATEST
 
 
 class RequestMetrics:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import click
 
 from services.errors import TickworkError
-from services.settings import Settings, load_settings
+from services.settings import Settings, import_contract_modules, load_settings
 
 
 class Failure(click.ClickException, TickworkError):
@@ -23,11 +22,7 @@ class Failure(click.ClickException, TickworkError):
 def settings_or_exit() -> Settings:
     try:
         settings = load_settings()
+        import_contract_modules(settings)
     except TickworkError as error:
         raise Failure(str(error)) from None
-    for module in filter(None, (m.strip() for m in settings.tickwork_contract_modules.split(","))):
-        try:
-            importlib.import_module(module)
-        except ImportError as error:
-            raise Failure(f"invalid setting TICKWORK_CONTRACT_MODULES: cannot import {module!r}: {error}") from None
     return settings
