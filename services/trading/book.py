@@ -13,13 +13,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from services.portfolio.money import WIDE, ZERO
 from services.portfolio.positions import replay
 from services.storage.models import Portfolio, Position, Trade
+
+
+class _Trade(NamedTuple):
+    """A `trades` row, with the fields replay reads."""
+
+    portfolio_id: int
+    instrument_id: int
+    side: str
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal
+    executed_at: datetime
+    external_id: str
+
+    @property
+    def id(self) -> str:  # what replay's errors name a trade by
+        return self.external_id
 
 
 class _Opening(NamedTuple):
@@ -34,10 +52,13 @@ class _Opening(NamedTuple):
 
 @dataclass
 class Books:
-    """The portfolios and positions one processing transaction touches, locked and loaded once."""
+    """The portfolios and positions one processing transaction touches, locked and loaded once, and
+    the trades it records, inserted together by `write_trades` (plain rows: nothing reads them back
+    in the transaction, and an ORM object per trade cost more than the rest of its fill)."""
 
     portfolios: dict[int, Portfolio] = field(default_factory=dict)
     positions: dict[tuple[int, int], Position] = field(default_factory=dict)
+    trades: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def load(cls, *, session: Session, pairs: set[tuple[int, int]]) -> Books:
@@ -80,20 +101,11 @@ class Books:
         executed_at: datetime,
         external_id: str,
     ) -> Decimal:
-        """Write the trade, move cash and the position; returns the P&L the trade realized."""
-        trade = Trade(
-            portfolio_id=portfolio_id,
-            instrument_id=instrument_id,
-            side=side,
-            quantity=quantity,
-            price=price,
-            fee=fee,
-            executed_at=executed_at,
-            external_id=external_id,
-        )
+        """Record the trade, move cash and the position; returns the P&L the trade realized."""
+        trade = _Trade(portfolio_id, instrument_id, side, quantity, price, fee, executed_at, external_id)
         key = (portfolio_id, instrument_id)
         position = self.positions.get(key)
-        history = [trade]
+        history = [cast(Trade, trade)]
         opening_cost = ZERO
         if position is not None and position.quantity > 0:
             # The fields replay reads, without building (and validating) a second ORM object.
@@ -122,6 +134,12 @@ class Books:
             position.quantity, position.average_cost = lot.quantity, lot.average_cost
             position.valued_at = None  # valued again by the next revaluation (as a rebuild does)
             session.add(position)
-        session.add(trade)
+        self.trades.append(trade._asdict())
         session.add(portfolio)
         return book.realized_pnl
+
+    def write_trades(self, *, session: Session) -> None:
+        """Insert the trades recorded since the last call, in one statement."""
+        if self.trades:
+            session.execute(insert(Trade.__table__), self.trades)  # type: ignore[attr-defined]
+            self.trades = []

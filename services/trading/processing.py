@@ -30,8 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -105,24 +106,25 @@ def process_orders(
         ids = _candidates(session, instrument_ids, asset_classes, portfolio_id)
     for start in range(0, len(ids), rules.batch_size):
         chunk = ids[start : start + rules.batch_size]
+        market: Market | None = None
         if len(chunk) > rules.direct_claim:  # a few orders (one instrument's new price) are claimed at once
             with session_factory() as session:
-                chunk = _to_write(session, chunk, rules, calendar, clock(), report)
+                chunk, market = _to_write(session, chunk, rules, calendar, clock(), report)
             if not chunk:
                 continue
         else:
             report.orders += len(chunk)
-        done: list[tuple[Order, Fill, Event]] = []
+        done: list[tuple[Order, Event]] = []
         states: list[tuple[str, str]] = []
         with session_factory() as session:
             orders = _claim(session, chunk)
             report.skipped += len(chunk) - len(orders)
-            _work(session, orders, rules, calendar, clock(), report, done, states)
+            _work(session, orders, market, rules, calendar, clock(), report, done, states)
             report.fills += len(done)
             if before_commit is not None:
                 before_commit(len(done))
         committed = clock()
-        for order, _fill, event in done:
+        for order, event in done:
             latency = (committed - event.received_at).total_seconds() if event.received_at else None
             if latency is not None:
                 report.latencies.append(latency)
@@ -156,11 +158,13 @@ def _to_write(
     calendar: NyseCalendar,
     now: datetime,
     report: ProcessReport,
-) -> list[int]:
+) -> tuple[list[int], Market]:
     """Those of `ids` that the events they have not seen would change (a fill, a trigger, a water
     mark, a cancel or expiry), read without locks: only they are claimed and worked, so a refresh
     that moves no order's state writes nothing. Evaluation is deterministic, so an order left out
-    here finds the same nothing the next time it is read."""
+    here finds the same nothing the next time it is read. Also the market read for them, which the
+    claimed orders are worked against: an event that arrives meanwhile is newer than any it holds,
+    so the orders stay short of it (evaluated_through) and the run that event sends evaluates it."""
     # Plain rows, not ORM objects: read-only, and most of them are left alone.
     table = Order.__table__  # type: ignore[attr-defined]
     query = sa_select(table).where(table.c.id.in_(ids), table.c.state.in_(WORKING_STATES))
@@ -173,7 +177,7 @@ def _to_write(
         if _would_change(order, bars.get(order.instrument_id or 0, []), quote, rules, calendar, now):
             wanted.append(order.id or 0)
     session.rollback()
-    return wanted
+    return wanted, (prices, bars)
 
 
 def _would_change(
@@ -194,9 +198,10 @@ def _would_change(
     return expires is not None and now >= expires
 
 
-def _market(
-    session: Session, orders: list[Order], now: datetime
-) -> tuple[dict[int, InstrumentPrice], dict[int, list[Event]]]:
+Market = tuple[dict[int, InstrumentPrice], dict[int, list[Event]]]  # last prices, bars by instrument
+
+
+def _market(session: Session, orders: list[Order], now: datetime) -> Market:
     """The last prices of the orders' instruments, and the bars each may not have seen."""
     prices = load_prices(session=session, instrument_ids={o.instrument_id for o in orders if o.instrument_id})
     since: dict[int, datetime] = {}
@@ -230,16 +235,18 @@ def begin_immediate(session: Session) -> None:
 def _work(
     session: Session,
     orders: list[Order],
+    market: Market | None,
     rules: ProcessingRules,
     calendar: NyseCalendar,
     now: datetime,
     report: ProcessReport,
-    done: list[tuple[Order, Fill, Event]],
+    done: list[tuple[Order, Event]],
     states: list[tuple[str, str]],
 ) -> None:
     if not orders:
         return
-    prices, bars = _market(session, orders, now)
+    prices, bars = market or _market(session, orders, now)
+    fills: list[dict[str, Any]] = []
     books = Books.load(session=session, pairs={(o.portfolio_id, o.instrument_id or 0) for o in orders})
     executions = _executions(session, [o.id or 0 for o in orders if o.filled_quantity > 0])
     for order in orders:
@@ -249,7 +256,7 @@ def _work(
         before = order.state
         earlier = executions.setdefault(order.id or 0, [])
         events = bars.get(order.instrument_id or 0, [])
-        _work_one(session, order, events, quote, books, rules, calendar, now, done, earlier)
+        _work_one(session, order, events, quote, books, rules, calendar, now, done, fills, earlier)
         if order.state != before:
             states.append((order.type, order.state))
             report.filled += order.state == OrderState.FILLED.value
@@ -259,6 +266,10 @@ def _work(
                 states.append((linked.type, linked.state))
         elif order.link_role is not None and order.state == OrderState.PARTIALLY_FILLED.value:
             apply_linked(session=session, order=order, now=now)
+    # Plain rows in one statement each: nothing reads them back in this transaction.
+    books.write_trades(session=session)
+    if fills:
+        session.execute(sa_insert(Fill.__table__), fills)  # type: ignore[attr-defined]
 
 
 def _work_one(
@@ -270,7 +281,8 @@ def _work_one(
     rules: ProcessingRules,
     calendar: NyseCalendar,
     now: datetime,
-    done: list[tuple[Order, Fill, Event]],
+    done: list[tuple[Order, Event]],
+    fills: list[dict[str, Any]],
     earlier: list[Execution],
 ) -> None:
     terms, progress = terms_of(order), progress_of(order)
@@ -298,22 +310,8 @@ def _work_one(
             if order.side == Side.SELL.value and quantity > books.held(portfolio_id, instrument_id):
                 _end(order, OrderState.CANCELLED, Rejection.INSUFFICIENT_POSITION.value, now)
                 return
-            fill = Fill(
-                id=f"{order.id}:{event.key}",
-                order_id=order.id or 0,
-                portfolio_id=portfolio_id,
-                instrument_id=instrument_id,
-                side=order.side,
-                quantity=quantity,
-                price=unit,
-                fee=cost,
-                liquidity=evaluation.liquidity.value,
-                rule=evaluation.rule,
-                event_at=event.at,
-                price_received_at=event.received_at,
-                executed_at=evaluation.at,
-            )
-            fill.realized_pnl = books.record(
+            fill_id = f"{order.id}:{event.key}"
+            realized = books.record(
                 session=session,
                 portfolio_id=portfolio_id,
                 instrument_id=instrument_id,
@@ -322,12 +320,29 @@ def _work_one(
                 price=unit,
                 fee=cost,
                 executed_at=evaluation.at,
-                external_id=fill.id,
+                external_id=fill_id,
             )
-            session.add(fill)
+            fills.append(
+                {
+                    "id": fill_id,
+                    "order_id": order.id or 0,
+                    "portfolio_id": portfolio_id,
+                    "instrument_id": instrument_id,
+                    "side": order.side,
+                    "quantity": quantity,
+                    "price": unit,
+                    "fee": cost,
+                    "liquidity": evaluation.liquidity.value,
+                    "rule": evaluation.rule,
+                    "event_at": event.at,
+                    "price_received_at": event.received_at,
+                    "executed_at": evaluation.at,
+                    "realized_pnl": realized,
+                }
+            )
             earlier.append(execution)
             _filled(order, quantity, unit, cost, now)
-            done.append((order, fill, event))
+            done.append((order, event))
         if evaluation.done:
             break
         if evaluation.cancel_rest:
