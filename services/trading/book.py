@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from services.portfolio.money import WIDE, ZERO
 from services.portfolio.positions import replay
+from services.storage.among import among
 from services.storage.models import Portfolio, Position, Trade
 
 
@@ -69,13 +70,17 @@ class Books:
         if not portfolio_ids:
             return books
         rows = session.exec(
-            select(Portfolio).where(col(Portfolio.id).in_(portfolio_ids)).order_by(col(Portfolio.id)).with_for_update()
+            select(Portfolio)
+            .where(among(session, col(Portfolio.id), portfolio_ids))
+            .order_by(col(Portfolio.id))
+            .with_for_update()
         ).all()
         books.portfolios = {row.id or 0: row for row in rows}
         instrument_ids = sorted({instrument for _, instrument in pairs})
         held = session.exec(
             select(Position).where(
-                col(Position.portfolio_id).in_(portfolio_ids), col(Position.instrument_id).in_(instrument_ids)
+                among(session, col(Position.portfolio_id), portfolio_ids),
+                among(session, col(Position.instrument_id), instrument_ids),
             )
         ).all()
         books.positions = {(row.portfolio_id, row.instrument_id): row for row in held}

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from services.storage.among import among
 from services.storage.db import as_utc
 from services.storage.models import DailyBar, Instrument, IntradayBar
 from services.trading.model import Bar, MarketEvent, Quote
@@ -60,7 +61,7 @@ def load_prices(*, session: Session, instrument_ids: Iterable[int]) -> dict[int,
     if not ids:
         return {}
     rows = session.execute(
-        select(c.id, c.last_price, c.last_price_at, c.price_checked_at, c.price_error).where(c.id.in_(ids))
+        select(c.id, c.last_price, c.last_price_at, c.price_checked_at, c.price_error).where(among(session, c.id, ids))
     ).all()
     prices = {}
     for row in rows:
@@ -88,7 +89,7 @@ def load_bars(*, session: Session, since: dict[int, datetime], until: datetime) 
             break
         rows = session.execute(
             select(c.instrument_id, c.interval, c.ts, c.open, c.high, c.low, c.close, c.volume)
-            .where(c.instrument_id.in_(wanted), c.interval.in_(list(lengths)), c.ts >= earliest)
+            .where(among(session, c.instrument_id, wanted), c.interval.in_(list(lengths)), c.ts >= earliest)
             .order_by(c.instrument_id, c.ts)
         ).all()
         by_interval: dict[tuple[int, str], list[Event]] = {}

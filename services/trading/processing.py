@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 
 from services.portfolio.money import WIDE, ZERO, price
 from services.scheduling.market_hours import NyseCalendar
+from services.storage.among import among
 from services.storage.db import SessionFactory, as_utc
 from services.storage.models import Fill, Order
 from services.trading.book import Books
@@ -143,7 +144,7 @@ def _candidates(
 ) -> list[int]:
     query = select(Order.id).where(col(Order.state).in_(WORKING_STATES)).order_by(col(Order.id))
     if instrument_ids is not None:
-        query = query.where(col(Order.instrument_id).in_(list(instrument_ids)))
+        query = query.where(among(session, col(Order.instrument_id), instrument_ids))
     if asset_classes is not None:
         query = query.where(col(Order.asset_class).in_(list(asset_classes)))
     if portfolio_id is not None:
@@ -167,7 +168,7 @@ def _to_write(
     so the orders stay short of it (evaluated_through) and the run that event sends evaluates it."""
     # Plain rows, not ORM objects: read-only, and most of them are left alone.
     table = Order.__table__  # type: ignore[attr-defined]
-    query = sa_select(table).where(table.c.id.in_(ids), table.c.state.in_(WORKING_STATES))
+    query = sa_select(table).where(among(session, table.c.id, ids), table.c.state.in_(WORKING_STATES))
     orders = cast(list[Order], list(session.execute(query).all()))
     report.orders += len(orders)
     prices, bars = _market(session, orders, now)
@@ -214,7 +215,7 @@ def _market(session: Session, orders: list[Order], now: datetime) -> Market:
 
 def _claim(session: Session, ids: list[int]) -> list[Order]:
     """The orders of `ids` still working, taken for this transaction (module docstring)."""
-    query = select(Order).where(col(Order.id).in_(ids), col(Order.state).in_(WORKING_STATES))
+    query = select(Order).where(among(session, col(Order.id), ids), col(Order.state).in_(WORKING_STATES))
     if session.get_bind().dialect.name == "sqlite":
         begin_immediate(session)
         orders = list(session.exec(query))
