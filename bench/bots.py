@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import insert
 from sqlmodel import col, func, select
 
+from bench import report
 from bench.database import server_version, throwaway_database
 from bench.portfolio import backend_cpu
 from bench.procs import DRAMATIQ, Group, _proc_stats, busy_cpu_seconds, cpu_seconds, free_port
@@ -121,6 +122,7 @@ def main() -> None:
         "--scenario", choices=["trade", "hold"], default="trade", help="every run places a bracket, or every run holds"
     )
     args = parser.parse_args()
+    load_before = report.load()
     with (
         tempfile.TemporaryDirectory(prefix="bench-bots-") as folder,
         throwaway_database(args.database, Path(folder)) as url,
@@ -176,7 +178,7 @@ def main() -> None:
     print(f"\n## Trading bots: {args.bots} bots, fan-out plus every run ({args.database}, {args.scenario})\n")
     print(
         f"Machine: {platform.node()}, {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-        f"{version}; shared with other engineers' test runs while measured."
+        f"{version}; load average before the run: {load_before} (1 / 5 / 15 min)."
     )
     print(
         f"Command: `python -m bench.bots --bots {args.bots} --portfolios {args.portfolios} "

@@ -27,6 +27,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from bench import report
 from bench.database import server_version, throwaway_database
 from services.api.app import create_app
 from services.api.tokens import create_token
@@ -150,6 +151,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
     options = parser.parse_args()
+    load_before = report.load()
     with tempfile.TemporaryDirectory() as folder, throwaway_database("postgresql", Path(folder)) as url:
         started = time.perf_counter()
         target = fill(url, options.rows)
@@ -187,7 +189,7 @@ def main() -> None:
         print(f"\n### Console: tasks page on {options.rows:,} ledger rows ({server_version(url)})\n")
         print(
             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-            f"shared with other engineers' test runs while measured. Fill: {filled_s:.0f} s (COPY + ANALYZE).\n"
+            f"load average before the fill: {load_before} (1 / 5 / 15 min). Fill: {filled_s:.0f} s (COPY + ANALYZE).\n"
         )
         print("| render | median ms | p95 ms | status | target |")
         print("|---|---:|---:|---:|---|")
